@@ -1,0 +1,3 @@
+from nsroot.cli import main
+
+main()

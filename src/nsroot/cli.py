@@ -1,0 +1,376 @@
+"""The ``nsroot`` command: run the server, and talk to one.
+
+Exit codes: 0 success; 1 other error; 2 usage; 3 not found; 4 conflict or failed
+precondition; 5 invalid input; 6 server unreachable or unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import click
+
+from nsroot import __version__, errors
+from nsroot.client import DEFAULT_URL, Client
+from nsroot.config import LOG_LEVELS, Config, load_config
+
+T = TypeVar("T")
+
+EXIT_CODES: Final[tuple[tuple[type[errors.NsRootError], int], ...]] = (
+    (errors.NotFound, 3),
+    (errors.AlreadyExists, 4),
+    (errors.Conflict, 4),
+    (errors.NotEmpty, 4),
+    (errors.PreconditionFailed, 4),
+    (errors.InvalidInput, 5),
+    (errors.ParentNotFound, 5),
+    (errors.PayloadTooLarge, 5),
+    (errors.Compacted, 5),
+    (errors.Unavailable, 6),
+)
+
+
+def _exit_code(exc: errors.NsRootError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(exc, cls):
+            return code
+    return 1
+
+
+def _fail(exc: errors.NsRootError) -> None:
+    message = f"error: {exc.detail}"
+    for problem in exc.errors[1:] if len(exc.errors) > 1 else ():
+        message += f"\n  {problem.field}: {problem.detail} [{problem.rule}]"
+    click.echo(message, err=True)
+    sys.exit(_exit_code(exc))
+
+
+def _run(ctx: click.Context, call: Callable[[Client], Awaitable[T]]) -> T:
+    """Run ``call`` with a client for the context's server, turning errors into exit codes."""
+
+    async def go() -> T:
+        async with Client(ctx.obj["url"], timeout=ctx.obj["timeout"], token=ctx.obj["token"]) as client:
+            return await call(client)
+
+    try:
+        return asyncio.run(go())
+    except errors.NsRootError as exc:
+        _fail(exc)
+        raise AssertionError("unreachable") from exc
+
+
+def _emit(ctx: click.Context, value: Any, human: Callable[[Any], str]) -> None:
+    if ctx.obj["json"]:
+        click.echo(json.dumps(value, indent=2, sort_keys=False))
+    else:
+        click.echo(human(value))
+
+
+def _table(rows: Iterable[Iterable[str]], header: Iterable[str]) -> str:
+    grid = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(row[i]) for row in grid) for i in range(len(grid[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in grid)
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "-"
+
+
+def _record_text(record: dict[str, Any]) -> str:
+    lines = [f"{key}: {record[key]}" for key in ("id", "kind", "owner", "state") if key in record]
+    lines.append(f"labels: {_labels(record.get('labels', {}))}")
+    if record.get("annotations"):
+        lines.append("annotations: " + json.dumps(record["annotations"], sort_keys=True))
+    lines.append("metadata: " + json.dumps(record.get("metadata", {}), sort_keys=True))
+    lines.append(
+        f"revision: create {record.get('create_revision')}, mod {record.get('mod_revision')}, "
+        f"version {record.get('version')}"
+    )
+    lines.append(f"created: {record.get('created_at')} by {record.get('created_by')}")
+    lines.append(f"updated: {record.get('updated_at')} by {record.get('updated_by')}")
+    return "\n".join(lines)
+
+
+def _pairs(values: Iterable[str], what: str) -> dict[str, str]:
+    result = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint=f"--{what}")
+        result[key] = value
+    return result
+
+
+def _json_arg(text: str | None, what: str) -> Any:
+    if text is None:
+        return None
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {text[1:]}: {exc.strerror}", param_hint=what) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint=what) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nsroot")
+@click.option("--url", envvar="NSROOT_URL", default=DEFAULT_URL, show_default=True, help="Server URL (NSROOT_URL).")
+@click.option("--token", envvar="NSROOT_TOKEN", default=None, help="Bearer token (NSROOT_TOKEN).")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the server.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.pass_context
+def main(ctx: click.Context, url: str, token: str | None, timeout: float, as_json: bool) -> None:
+    """ns-root: a namespace registry for fleets of automated agents."""
+    ctx.obj = {"url": url, "token": token, "timeout": timeout, "json": as_json}
+
+
+# -- serve ---------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML file (NSROOT_CONFIG).")
+@click.option("--host", help="Address to listen on [127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on [8080].")
+@click.option("--db", type=click.Path(path_type=Path), help="SQLite file [$XDG_DATA_HOME/nsroot/nsroot.db].")
+@click.option("--workers", type=int, help="Worker processes [1].")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level [info].")
+@click.option("--durability", type=click.Choice(["power-loss", "process-crash"]), help="What a commit survives.")
+def serve(config_file: Path | None, **flags: Any) -> None:
+    """Run the ns-root server."""
+    try:
+        config = load_config(flags, file=config_file)
+    except errors.NsRootError as exc:
+        _fail(exc)
+        return
+    run_server(config)
+
+
+def run_server(config: Config) -> None:
+    """Serve ``config`` with granian; workers build the app from the NSROOT_* it sets."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    os.environ.update(config.to_env())
+    config.db.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"nsroot {__version__} serving http://{config.host}:{config.port} (db {config.db})", err=True)
+    Server(
+        "nsroot.http.app:app_from_env",
+        address=config.host,
+        port=config.port,
+        interface=Interfaces.ASGI,
+        workers=config.workers,
+        factory=True,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        websockets=False,
+        log_level=LogLevels(config.log_level),
+    ).serve()
+
+
+# -- namespaces ----------------------------------------------------------------------
+
+
+@main.group()
+def ns() -> None:
+    """Create, read, list, change and delete namespaces."""
+
+
+def _spec_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--kind", help="Kind of namespace, e.g. service."),
+            click.option("--owner", help="Owning subject, e.g. team:platform."),
+            click.option("--state", type=click.Choice(["active", "deprecated", "retired"])),
+            click.option("--label", "-l", "labels", multiple=True, metavar="K=V", help="A label (repeatable)."),
+            click.option("--annotation", "annotations", multiple=True, metavar="K=V", help="An annotation."),
+            click.option("--metadata", "-m", help="Metadata JSON object, or @file."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _spec(kind: str | None, owner: str | None, state: str | None, labels: tuple[str, ...],
+          annotations: tuple[str, ...], metadata: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if kind is not None:
+        spec["kind"] = kind
+    if owner is not None:
+        spec["owner"] = owner
+    if state is not None:
+        spec["state"] = state
+    if labels:
+        spec["labels"] = _pairs(labels, "label")
+    if annotations:
+        spec["annotations"] = _pairs(annotations, "annotation")
+    parsed = _json_arg(metadata, "--metadata")
+    if parsed is not None:
+        spec["metadata"] = parsed
+    return spec
+
+
+@ns.command("create")
+@click.argument("ns_id", metavar="ID")
+@_spec_options
+@click.pass_context
+def ns_create(ctx: click.Context, ns_id: str, **options: Any) -> None:
+    """Create namespace ID (its parent must exist)."""
+    body = {"id": ns_id, **_spec(**options)}
+    record = _run(ctx, lambda c: c.create(body))
+    _emit(ctx, record, lambda r: f"created {r['id']} at revision {r['mod_revision']}")
+
+
+@ns.command("get")
+@click.argument("ns_id", metavar="ID")
+@click.option("--revision", type=int, help="Read as of this revision.")
+@click.pass_context
+def ns_get(ctx: click.Context, ns_id: str, revision: int | None) -> None:
+    """Show namespace ID."""
+    _emit(ctx, _run(ctx, lambda c: c.get(ns_id, revision=revision)), _record_text)
+
+
+@ns.command("ls")
+@click.argument("prefix", required=False)
+@click.option("--children", is_flag=True, help="Direct children of PREFIX only (of the roots without PREFIX).")
+@click.option("--selector", "-s", help="Label selector, e.g. 'tier in (gold,silver),!legacy'.")
+@click.option("--limit", type=int, help="At most this many (default: all).")
+@click.option("--revision", type=int, help="List as of this revision.")
+@click.option("--count", is_flag=True, help="Print only how many match.")
+@click.pass_context
+def ns_ls(ctx: click.Context, prefix: str | None, children: bool, selector: str | None, limit: int | None,
+          revision: int | None, count: bool) -> None:
+    """List namespaces under PREFIX (all without it)."""
+    params: dict[str, Any] = {"selector": selector, "revision": revision}
+    if children:
+        params["children_of"] = prefix or ""
+    else:
+        params["prefix"] = prefix
+    if count:
+        _emit(ctx, _run(ctx, lambda c: c.count(**params)), lambda r: str(r["count"]))
+        return
+
+    async def collect(client: Client) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        page_size = min(limit, 1000) if limit else 1000
+        async for item in client.list_all(**params, limit=page_size):
+            items.append(item)
+            if limit and len(items) >= limit:
+                break
+        return items
+
+    items = _run(ctx, collect)
+    _emit(
+        ctx,
+        items,
+        lambda rows: _table(
+            ((r["id"], r["kind"], r["owner"], r["state"], _labels(r["labels"]), str(r["mod_revision"])) for r in rows),
+            ("ID", "KIND", "OWNER", "STATE", "LABELS", "REV"),
+        ),
+    )
+
+
+@ns.command("set")
+@click.argument("ns_id", metavar="ID")
+@_spec_options
+@click.option("--file", "-f", "from_file", help="The whole record as JSON, or @file (e.g. an edited `get --json`).")
+@click.option("--if-match", type=int, help="Only if the namespace is at this mod_revision.")
+@click.pass_context
+def ns_set(ctx: click.Context, ns_id: str, from_file: str | None, if_match: int | None, **options: Any) -> None:
+    """Replace the spec of ID (creating it if missing); unset fields take their defaults."""
+    body = _json_arg(from_file, "--file") if from_file else {}
+    if not isinstance(body, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--file")
+    body.update(_spec(**options))
+    record = _run(ctx, lambda c: c.replace(ns_id, body, if_match=if_match))
+    _emit(ctx, record, lambda r: f"set {r['id']} at revision {r['mod_revision']} (version {r['version']})")
+
+
+@ns.command("patch")
+@click.argument("ns_id", metavar="ID")
+@_spec_options
+@click.option("--unlabel", multiple=True, metavar="K", help="Remove a label (repeatable).")
+@click.option("--merge", help="An RFC 7396 merge patch as JSON, or @file.")
+@click.option("--if-match", type=int, help="Only if the namespace is at this mod_revision.")
+@click.pass_context
+def ns_patch(ctx: click.Context, ns_id: str, unlabel: tuple[str, ...], merge: str | None, if_match: int | None,
+             **options: Any) -> None:
+    """Change only the given fields of ID (labels and metadata are merged)."""
+    patch = _json_arg(merge, "--merge") or {}
+    if not isinstance(patch, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--merge")
+    patch.update(_spec(**options))
+    if unlabel:
+        patch.setdefault("labels", {}).update(dict.fromkeys(unlabel))
+    record = _run(ctx, lambda c: c.patch(ns_id, patch, if_match=if_match))
+    _emit(ctx, record, lambda r: f"patched {r['id']} at revision {r['mod_revision']} (version {r['version']})")
+
+
+@ns.command("rm")
+@click.argument("ns_id", metavar="ID")
+@click.option("--recursive", "-r", is_flag=True, help="Delete the whole subtree.")
+@click.option("--if-match", type=int, help="Only if the namespace is at this mod_revision.")
+@click.pass_context
+def ns_rm(ctx: click.Context, ns_id: str, recursive: bool, if_match: int | None) -> None:
+    """Delete ID (a leaf, or with --recursive its subtree)."""
+    result = _run(ctx, lambda c: c.delete(ns_id, recursive=recursive, if_match=if_match))
+    _emit(ctx, result, lambda r: f"deleted {len(r['deleted'])} at revision {r['revision']}: {', '.join(r['deleted'])}")
+
+
+@ns.command("history")
+@click.argument("ns_id", metavar="ID")
+@click.option("--limit", type=int, help="At most this many versions.")
+@click.pass_context
+def ns_history(ctx: click.Context, ns_id: str, limit: int | None) -> None:
+    """Show every kept version of ID."""
+    result = _run(ctx, lambda c: c.history(ns_id, limit=limit))
+    _emit(
+        ctx,
+        result,
+        lambda r: _table(
+            (
+                (
+                    str(v["revision"]),
+                    v["event"],
+                    (v["namespace"] or {}).get("updated_by", "-"),
+                    (v["namespace"] or {}).get("state", "-"),
+                    _labels((v["namespace"] or {}).get("labels", {})),
+                )
+                for v in r["items"]
+            ),
+            ("REV", "EVENT", "BY", "STATE", "LABELS"),
+        ),
+    )
+
+
+# -- the store -----------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_context
+def revision(ctx: click.Context) -> None:
+    """Show the current and compacted revision."""
+    _emit(ctx, _run(ctx, lambda c: c.revision()),
+          lambda r: f"revision {r['revision']} (compacted below {r['compacted_revision']})")
+
+
+@main.command()
+@click.argument("target", metavar="REVISION", type=int)
+@click.pass_context
+def compact(ctx: click.Context, target: int) -> None:
+    """Forget history older than REVISION."""
+    _emit(ctx, _run(ctx, lambda c: c.compact(target)),
+          lambda r: f"compacted below revision {r['compacted_revision']}: dropped {r['dropped']} versions")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""An async HTTP client for the ns-root API, raising the same errors as the core.
+
+    async with Client("http://127.0.0.1:8080") as client:
+        await client.create({"id": "platform", "kind": "team"})
+        record = await client.get("platform")
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final
+
+import httpx
+
+from nsroot import errors
+from nsroot.errors import NsRootError, Unavailable
+
+DEFAULT_URL: Final = "http://127.0.0.1:8080"
+_BY_TYPE: Final = {errors.PROBLEM_BASE + cls.slug: cls for cls in errors.ALL_ERRORS if cls is not errors.Conflict}
+
+
+def _error(response: httpx.Response) -> NsRootError:
+    """The NsRootError a problem+json answer describes."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    detail = str(body.get("detail") or f"HTTP {response.status_code}: {response.text[:200]}")
+    field, rule = body.get("field"), body.get("rule")
+    problems = [errors.FieldError(e["field"], e["rule"], e["detail"]) for e in body.get("errors", [])]
+    kind = body.get("type", "")
+    if kind == errors.PROBLEM_BASE + errors.Conflict.slug:
+        return errors.Conflict(
+            detail,
+            expected=int(body.get("expected_revision", 0)),
+            actual=int(body.get("actual_revision", 0)),
+            field=field,
+            rule=rule,
+        )
+    cls = _BY_TYPE.get(kind)
+    if cls is None:
+        exc = NsRootError(detail, field=field, rule=rule, errors=problems)
+        exc.status = response.status_code  # type: ignore[misc]
+        return exc
+    return cls(detail, field=field, rule=rule, errors=problems)
+
+
+class Client:
+    """A connection pool to one ns-root server."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, timeout: float = 10.0, token: str | None = None) -> None:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, headers=headers)
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = await self._http.request(method, path, params=query, json=json, headers=headers)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach ns-root at {self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    @staticmethod
+    def _precondition(if_match: int | None) -> dict[str, str] | None:
+        return {"if-match": f'"{if_match}"'} if if_match is not None else None
+
+    async def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = (await self.request("POST", "/v1/namespaces", json=dict(body))).json()
+        return result
+
+    async def get(self, ns_id: str, *, revision: int | None = None) -> dict[str, Any]:
+        response = await self.request("GET", f"/v1/namespaces/{ns_id}", params={"revision": revision})
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def replace(self, ns_id: str, body: Mapping[str, Any], *, if_match: int | None = None) -> dict[str, Any]:
+        response = await self.request(
+            "PUT", f"/v1/namespaces/{ns_id}", json=dict(body), headers=self._precondition(if_match)
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def patch(self, ns_id: str, patch: Mapping[str, Any], *, if_match: int | None = None) -> dict[str, Any]:
+        headers = {"content-type": "application/merge-patch+json", **(self._precondition(if_match) or {})}
+        response = await self.request("PATCH", f"/v1/namespaces/{ns_id}", json=dict(patch), headers=headers)
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def delete(self, ns_id: str, *, recursive: bool = False, if_match: int | None = None) -> dict[str, Any]:
+        response = await self.request(
+            "DELETE",
+            f"/v1/namespaces/{ns_id}",
+            params={"recursive": "true" if recursive else None},
+            headers=self._precondition(if_match),
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def list(self, **params: Any) -> dict[str, Any]:
+        """One page: ``prefix``, ``children_of``, ``selector``, ``limit``, ``cursor``, ``revision``."""
+        result: dict[str, Any] = (await self.request("GET", "/v1/namespaces", params=params)).json()
+        return result
+
+    async def list_all(self, **params: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every matching record, following cursors (one snapshot across pages)."""
+        cursor = None
+        while True:
+            page = await self.list(**params, cursor=cursor)
+            for item in page["items"]:
+                yield item
+            cursor = page["next_cursor"]
+            if not cursor:
+                return
+
+    async def count(self, **params: Any) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            await self.request("GET", "/v1/namespaces", params={**params, "count_only": "true"})
+        ).json()
+        return result
+
+    async def history(self, ns_id: str, *, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        response = await self.request(
+            "GET", f"/v1/namespaces/{ns_id}/history", params={"limit": limit, "cursor": cursor}
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def revision(self) -> dict[str, Any]:
+        result: dict[str, Any] = (await self.request("GET", "/v1/revision")).json()
+        return result
+
+    async def compact(self, revision: int) -> dict[str, Any]:
+        result: dict[str, Any] = (await self.request("POST", "/v1/compaction", json={"revision": revision})).json()
+        return result

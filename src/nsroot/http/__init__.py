@@ -1,0 +1,1 @@
+"""The HTTP API (ASGI) over the registry core."""

@@ -1,0 +1,131 @@
+"""A lean ASGI request and the helpers that turn its parts into checked values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from nsroot.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+
+JSON: Final = b"application/json"
+PROBLEM_JSON: Final = b"application/problem+json"
+MERGE_PATCH_JSON: Final = "application/merge-patch+json"
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+_TRUE: Final = ("true", "1", "yes")
+_FALSE: Final = ("false", "0", "no")
+
+
+class Request:
+    """What a handler needs of one HTTP request; the body is read on demand, within a limit."""
+
+    __slots__ = ("_query", "headers", "max_body", "method", "params", "path", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Any, max_body: int) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.max_body = max_body
+        self.params: dict[str, str] = {}
+        self.headers: dict[bytes, bytes] = dict(scope["headers"])
+        self._query: dict[str, str] | None = None
+
+    def header(self, name: bytes) -> str | None:
+        value = self.headers.get(name)
+        return None if value is None else value.decode("latin-1")
+
+    @property
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            raw = self.scope.get("query_string", b"").decode("latin-1")
+            pairs = parse_qsl(raw, keep_blank_values=True)
+            query: dict[str, str] = {}
+            for key, value in pairs:
+                if key in query:
+                    raise InvalidInput(f"query parameter {key!r} given more than once", field=key, rule="single")
+                query[key] = value
+            self._query = query
+        return self._query
+
+    def check_query(self, allowed: Iterable[str]) -> dict[str, str]:
+        query = self.query
+        known = set(allowed)
+        for key in query:
+            if key not in known:
+                raise InvalidInput(
+                    f"unknown query parameter {key!r}; allowed: {', '.join(sorted(known)) or 'none'}",
+                    field=key,
+                    rule="unknown-parameter",
+                )
+        return query
+
+    async def body(self) -> bytes:
+        declared = self.headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise self._too_large(int(declared))
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise InvalidInput("client disconnected before sending the whole body", rule="complete-body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise self._too_large(size)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _too_large(self, size: int) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"request body of {size} bytes exceeds the limit of {self.max_body} bytes",
+            field="body",
+            rule="max-body-bytes",
+            extra={"limit": self.max_body},
+        )
+
+    async def json(self, *media_types: str) -> Any:
+        """The body decoded as JSON, after checking its media type."""
+        content_type = (self.header(b"content-type") or "application/json").split(";", 1)[0].strip().lower()
+        accepted = media_types or ("application/json",)
+        if content_type not in accepted:
+            raise UnsupportedMediaType(
+                f"Content-Type {content_type!r} is not accepted here; use {' or '.join(accepted)}",
+                field="Content-Type",
+                rule="media-type",
+            )
+        raw = await self.body()
+        if not raw.strip():
+            raise InvalidInput("the request body is empty; a JSON object is required", field="body", rule="json-syntax")
+        try:
+            return msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise InvalidInput(f"the body is not valid JSON: {exc}", field="body", rule="json-syntax") from exc
+
+
+def int_param(query: dict[str, str], name: str, *, minimum: int = 1) -> int | None:
+    value = query.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) < minimum:
+        raise InvalidInput(
+            f"{name} must be an integer of at least {minimum}, got {value!r}", field=name, rule="integer"
+        )
+    return int(value)
+
+
+def bool_param(query: dict[str, str], name: str) -> bool:
+    value = query.get(name, "false").lower()
+    if value in _TRUE or value == "":  # a bare "?recursive" means true
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidInput(f"{name} must be true or false, got {value!r}", field=name, rule="boolean")

@@ -1,0 +1,138 @@
+"""The storage contract every backend implements.
+
+A store keeps the current namespaces and every earlier version of them, under one global
+revision that rises by one per committed change (as etcd's does). Writes are a small set
+of conditional primitives, like an etcd transaction: the registry composes them and the
+store checks their preconditions inside the transaction that commits them, so two
+writers can never both succeed against the same expected revision.
+
+The contract test suite (``tests/test_store_contract.py``) runs against every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from nsroot.records import Namespace, Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """Create ``id`` with ``spec``. Fails with AlreadyExists, or ParentNotFound."""
+
+    id: str
+    spec: Spec
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """Replace the spec of ``id``. Fails with NotFound, or Conflict when ``expected`` differs."""
+
+    id: str
+    spec: Spec
+    subject: str
+    expected: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete ``id`` (and, if ``recursive``, its subtree) at one revision.
+
+    Fails with NotFound, Conflict when ``expected`` differs, or NotEmpty when it has
+    children and ``recursive`` is false.
+    """
+
+    id: str
+    subject: str
+    expected: int | None = None
+    recursive: bool = False
+
+
+Write = Create | Replace | Delete
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a committed write did: the record it left (None for a delete), the ids it
+    deleted, and the revision it committed at."""
+
+    revision: int
+    record: Namespace | None = None
+    deleted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored record as encoded JSON, for answering without re-encoding."""
+
+    body: bytes
+    mod_revision: int
+    revision: int  # the store revision the read reflects
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which namespaces a list covers: a subtree, direct children, or everything."""
+
+    prefix: str | None = None  # the namespace and all its descendants
+    children_of: str | None = None  # direct children only; "" means the roots
+
+    def key(self) -> str:
+        return f"p={self.prefix}|c={self.children_of}"
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One entry of a namespace's history; ``record`` is None for a deletion."""
+
+    id: str
+    revision: int
+    record: Namespace | None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Durable storage of namespaces and their history."""
+
+    async def open(self) -> None:
+        """Create or migrate the storage and start background work."""
+
+    async def close(self) -> None:
+        """Finish pending writes and release resources; the store cannot be reused."""
+
+    async def ping(self) -> None:
+        """Raise Unavailable unless storage answers."""
+
+    async def revision(self) -> int:
+        """The latest committed revision."""
+
+    async def compacted_revision(self) -> int:
+        """Revisions below this one are no longer kept."""
+
+    async def write(self, op: Write) -> Written:
+        """Commit one write durably; returns only after commit."""
+
+    def get_document(self, id: str) -> Document | None:
+        """The current record of ``id``, encoded; a cheap synchronous read."""
+
+    async def get_at(self, id: str, revision: int) -> Namespace | None:
+        """``id`` as it was at ``revision``: raises Compacted or InvalidRevision."""
+
+    async def scan(self, scope: Scope, after: str | None, limit: int, revision: int | None) -> tuple[
+        Sequence[Namespace], int
+    ]:
+        """Up to ``limit`` records of ``scope`` with id > ``after``, in id order, as of
+        ``revision`` (None: the latest). Returns the records and the revision read."""
+
+    async def count(self, scope: Scope, revision: int | None) -> tuple[int, int]:
+        """How many records ``scope`` holds at ``revision``, and the revision read."""
+
+    async def history(self, id: str, after: int, limit: int) -> tuple[Sequence[Version], int]:
+        """Versions of ``id`` with revision > ``after``, oldest first, and the current revision."""
+
+    async def compact(self, revision: int) -> int:
+        """Drop history older than ``revision`` (keeping what a read at ``revision``
+        needs); returns how many versions were dropped."""
