@@ -200,8 +200,14 @@ def _spec_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _spec(kind: str | None, owner: str | None, state: str | None, labels: tuple[str, ...],
-          annotations: tuple[str, ...], metadata: str | None) -> dict[str, Any]:
+def _spec(
+    kind: str | None,
+    owner: str | None,
+    state: str | None,
+    labels: tuple[str, ...],
+    annotations: tuple[str, ...],
+    metadata: str | None,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if kind is not None:
         spec["kind"] = kind
@@ -223,7 +229,7 @@ def _spec(kind: str | None, owner: str | None, state: str | None, labels: tuple[
 @click.argument("ns_id", metavar="ID")
 @_spec_options
 @click.pass_context
-def ns_create(ctx: click.Context, ns_id: str, **options: Any) -> None:
+def ns_create(ctx: click.Context, /, ns_id: str, **options: Any) -> None:
     """Create namespace ID (its parent must exist)."""
     body = {"id": ns_id, **_spec(**options)}
     record = _run(ctx, lambda c: c.create(body))
@@ -247,8 +253,15 @@ def ns_get(ctx: click.Context, ns_id: str, revision: int | None) -> None:
 @click.option("--revision", type=int, help="List as of this revision.")
 @click.option("--count", is_flag=True, help="Print only how many match.")
 @click.pass_context
-def ns_ls(ctx: click.Context, prefix: str | None, children: bool, selector: str | None, limit: int | None,
-          revision: int | None, count: bool) -> None:
+def ns_ls(
+    ctx: click.Context,
+    prefix: str | None,
+    children: bool,
+    selector: str | None,
+    limit: int | None,
+    revision: int | None,
+    count: bool,
+) -> None:
     """List namespaces under PREFIX (all without it)."""
     params: dict[str, Any] = {"selector": selector, "revision": revision}
     if children:
@@ -285,7 +298,7 @@ def ns_ls(ctx: click.Context, prefix: str | None, children: bool, selector: str 
 @click.option("--file", "-f", "from_file", help="The whole record as JSON, or @file (e.g. an edited `get --json`).")
 @click.option("--if-match", type=int, help="Only if the namespace is at this mod_revision.")
 @click.pass_context
-def ns_set(ctx: click.Context, ns_id: str, from_file: str | None, if_match: int | None, **options: Any) -> None:
+def ns_set(ctx: click.Context, /, ns_id: str, from_file: str | None, if_match: int | None, **options: Any) -> None:
     """Replace the spec of ID (creating it if missing); unset fields take their defaults."""
     body = _json_arg(from_file, "--file") if from_file else {}
     if not isinstance(body, dict):
@@ -302,8 +315,9 @@ def ns_set(ctx: click.Context, ns_id: str, from_file: str | None, if_match: int 
 @click.option("--merge", help="An RFC 7396 merge patch as JSON, or @file.")
 @click.option("--if-match", type=int, help="Only if the namespace is at this mod_revision.")
 @click.pass_context
-def ns_patch(ctx: click.Context, ns_id: str, unlabel: tuple[str, ...], merge: str | None, if_match: int | None,
-             **options: Any) -> None:
+def ns_patch(
+    ctx: click.Context, /, ns_id: str, unlabel: tuple[str, ...], merge: str | None, if_match: int | None, **options: Any
+) -> None:
     """Change only the given fields of ID (labels and metadata are merged)."""
     patch = _json_arg(merge, "--merge") or {}
     if not isinstance(patch, dict):
@@ -359,8 +373,11 @@ def ns_history(ctx: click.Context, ns_id: str, limit: int | None) -> None:
 @click.pass_context
 def revision(ctx: click.Context) -> None:
     """Show the current and compacted revision."""
-    _emit(ctx, _run(ctx, lambda c: c.revision()),
-          lambda r: f"revision {r['revision']} (compacted below {r['compacted_revision']})")
+    _emit(
+        ctx,
+        _run(ctx, lambda c: c.revision()),
+        lambda r: f"revision {r['revision']} (compacted below {r['compacted_revision']})",
+    )
 
 
 @main.command()
@@ -368,8 +385,11 @@ def revision(ctx: click.Context) -> None:
 @click.pass_context
 def compact(ctx: click.Context, target: int) -> None:
     """Forget history older than REVISION."""
-    _emit(ctx, _run(ctx, lambda c: c.compact(target)),
-          lambda r: f"compacted below revision {r['compacted_revision']}: dropped {r['dropped']} versions")
+    _emit(
+        ctx,
+        _run(ctx, lambda c: c.compact(target)),
+        lambda r: f"compacted below revision {r['compacted_revision']}: dropped {r['dropped']} versions",
+    )
 
 
 if __name__ == "__main__":

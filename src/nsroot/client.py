@@ -1,8 +1,8 @@
 """An async HTTP client for the ns-root API, raising the same errors as the core.
 
-    async with Client("http://127.0.0.1:8080") as client:
-        await client.create({"id": "platform", "kind": "team"})
-        record = await client.get("platform")
+async with Client("http://127.0.0.1:8080") as client:
+    await client.create({"id": "platform", "kind": "team"})
+    record = await client.get("platform")
 """
 
 from __future__ import annotations

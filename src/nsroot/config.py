@@ -57,6 +57,7 @@ class Config:
     max_metadata_bytes: int = 65_536
     max_annotations_bytes: int = 65_536
     group_commit_max: int = 512
+    cache_entries: int = 100_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -99,8 +100,11 @@ def _convert(name: str, kind: Any, value: Any, source: str) -> Any:
             return Path(str(value)).expanduser()
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {name} must be {kind if isinstance(kind, str) else kind.__name__}, got {value!r}",
-                          field=name, rule="type") from exc
+        raise ConfigError(
+            f"{source}: {name} must be {kind if isinstance(kind, str) else kind.__name__}, got {value!r}",
+            field=name,
+            rule="type",
+        ) from exc
 
 
 def load_config(
@@ -117,7 +121,9 @@ def load_config(
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}", field="config", rule="readable") from exc
+            raise ConfigError(
+                f"cannot read config file {path}: {exc.strerror}", field="config", rule="readable"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}", field="config", rule="toml") from exc
         for key, value in data.items():

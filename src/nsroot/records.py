@@ -162,8 +162,7 @@ def check_kind(value: object, pointer: str = "/kind") -> list[FieldError]:
             FieldError(
                 pointer,
                 "kind-syntax",
-                f'"{value}" is not a kind name: dot-separated words of a-z, 0-9 and "-", '
-                "each starting with a letter",
+                f'"{value}" is not a kind name: dot-separated words of a-z, 0-9 and "-", each starting with a letter',
             )
         ]
     return []
@@ -216,7 +215,9 @@ def check_spec(data: dict[str, Any], limits: Limits, errors: list[FieldError]) -
     state = data.get("state", "active")
     if state not in STATES:
         errors.append(
-            FieldError("/state", "enum", f"must be one of {', '.join(STATES)}; got {msgspec.json.encode(state).decode()}")
+            FieldError(
+                "/state", "enum", f"must be one of {', '.join(STATES)}; got {msgspec.json.encode(state).decode()}"
+            )
         )
     try:
         label_map = label_rules.validate_labels(data.get("labels") or {})
@@ -263,9 +264,7 @@ def check_spec(data: dict[str, Any], limits: Limits, errors: list[FieldError]) -
 
 def _check_object(body: object, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise InvalidInput(
-            f"{what}: the body must be a JSON object, got {_type_name(body)}", field="", rule="type"
-        )
+        raise InvalidInput(f"{what}: the body must be a JSON object, got {_type_name(body)}", field="", rule="type")
     return body
 
 
@@ -302,7 +301,8 @@ def parse_create(body: object, limits: Limits) -> CreateRequest:
             errors.append(FieldError("/id", exc.rule or "id-syntax", exc.detail))
     spec = check_spec(data, limits, errors)
     raise_if(errors, "invalid namespace")
-    assert spec is not None and isinstance(ns_id, str)
+    assert spec is not None
+    assert isinstance(ns_id, str)
     return CreateRequest(ns_id, spec)
 
 

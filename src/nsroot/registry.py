@@ -21,7 +21,15 @@ from typing import Any, Final, ParamSpec, TypeVar
 import msgspec
 
 from nsroot import labels, names, records
-from nsroot.errors import Conflict, InvalidCursor, InvalidInput, InvalidRevision, NotFound, NsRootError
+from nsroot.errors import (
+    Conflict,
+    FieldError,
+    InvalidCursor,
+    InvalidInput,
+    InvalidRevision,
+    NotFound,
+    NsRootError,
+)
 from nsroot.metrics import Metrics
 from nsroot.records import Limits, Namespace, Spec
 from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Version
@@ -166,7 +174,7 @@ class Registry:
         data = spec.to_dict() if isinstance(spec, Spec) else dict(spec)
         if isinstance(spec, Spec) and spec.owner is None:
             data.pop("owner")
-        errors: list[records.FieldError] = []
+        errors: list[FieldError] = []
         checked = records.check_spec(data, self.limits, errors)
         records.raise_if(errors, "invalid namespace")
         assert checked is not None
@@ -191,9 +199,7 @@ class Registry:
         return written.record
 
     @_measured("patch")
-    async def patch(
-        self, id: str, patch: Mapping[str, Any], *, subject: str, expected: int | None = None
-    ) -> Namespace:
+    async def patch(self, id: str, patch: Mapping[str, Any], *, subject: str, expected: int | None = None) -> Namespace:
         """Apply an RFC 7396 merge patch to the spec of ``id``.
 
         Without ``expected`` a concurrent change is merged into by retrying (read, merge,
@@ -224,9 +230,7 @@ class Registry:
         )
 
     @_measured("delete")
-    async def delete(
-        self, id: str, *, subject: str, recursive: bool = False, expected: int | None = None
-    ) -> Deleted:
+    async def delete(self, id: str, *, subject: str, recursive: bool = False, expected: int | None = None) -> Deleted:
         """Delete a leaf, or with ``recursive`` the whole subtree, at one revision."""
         written = await self.store.write(Delete(self._id(id), subject, expected, recursive))
         return Deleted(written.deleted, written.revision)

@@ -186,7 +186,7 @@ class App:
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
         metrics = self.metrics
-        metrics.http_in_flight.inc()
+        metrics.http_in_flight.value += 1
         request = Request(scope, receive, self.config.max_body_bytes)
         route = "unmatched"
         status = 500
@@ -207,7 +207,7 @@ class App:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": response.body})
         finally:
-            metrics.http_in_flight.dec()
+            metrics.http_in_flight.value -= 1
             metrics.observe_http(request.method, route, status, time.perf_counter() - started)
 
     def _unrouted(self, request: Request, table: dict[str, Handler]) -> Response:
@@ -221,7 +221,12 @@ class App:
 
     @staticmethod
     def _problem(
-        exc: NsRootError, request: Request, *, status: int | None = None, slug: str | None = None, title: str | None = None
+        exc: NsRootError,
+        request: Request,
+        *,
+        status: int | None = None,
+        slug: str | None = None,
+        title: str | None = None,
     ) -> Response:
         body = exc.to_problem(instance=request.path)
         if status is not None:
@@ -304,9 +309,7 @@ class App:
         return _json({"deleted": list(deleted.ids), "revision": deleted.revision}, deleted.revision)
 
     async def list(self, request: Request) -> Response:
-        query = request.check_query(
-            ("prefix", "children_of", "selector", "limit", "cursor", "revision", "count_only")
-        )
+        query = request.check_query(("prefix", "children_of", "selector", "limit", "cursor", "revision", "count_only"))
         filters: dict[str, Any] = {
             "prefix": query.get("prefix") or None,
             "children_of": query.get("children_of"),
@@ -318,9 +321,7 @@ class App:
                 raise InvalidInput("count_only takes no limit or cursor", field="count_only", rule="exclusive")
             count, revision = await self.registry.count(**filters)
             return _json({"count": count, "revision": revision}, revision)
-        page = await self.registry.list(
-            **filters, limit=int_param(query, "limit"), cursor=query.get("cursor") or None
-        )
+        page = await self.registry.list(**filters, limit=int_param(query, "limit"), cursor=query.get("cursor") or None)
         return _json(PageBody(list(page.items), page.next_cursor, page.revision), page.revision)
 
     async def history(self, request: Request) -> Response:
@@ -381,7 +382,13 @@ def create_app(config: Config) -> App:
 
     metrics = Metrics()
     store = SQLiteStore(
-        SQLiteOptions(config.db, durability=config.durability, max_batch=config.group_commit_max),
+        SQLiteOptions(
+            config.db,
+            durability=config.durability,
+            max_batch=config.group_commit_max,
+            exclusive=config.workers == 1,
+            cache_entries=config.cache_entries,
+        ),
         on_commit=metrics.observe_commit,
     )
     return App(Registry(store, limits=config.limits, metrics=metrics), config)

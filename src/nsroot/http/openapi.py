@@ -60,7 +60,9 @@ def _param(name: str, where: str, schema: dict[str, Any], description: str, requ
 
 
 _ID = _param("id", "path", {"type": "string", "pattern": _ID_PATTERN}, "Namespace id, e.g. platform.registry", True)
-_IF_MATCH = _param("If-Match", "header", {"type": "string"}, 'Write only if the ETag (mod_revision) matches, e.g. "12".')
+_IF_MATCH = _param(
+    "If-Match", "header", {"type": "string"}, 'Write only if the ETag (mod_revision) matches, e.g. "12".'
+)
 _LIMIT = _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size (default 100).")
 _CURSOR = _param("cursor", "query", {"type": "string"}, "next_cursor of the previous page.")
 _REVISION = _param("revision", "query", {"type": "integer", "minimum": 1}, "Read as of this revision.")
@@ -331,8 +333,11 @@ def document() -> dict[str, Any]:
             "get": {
                 "operationId": "getRevision",
                 "summary": "The current and the compacted revision.",
-                "responses": {"200": _json(_ref("Revision"), "Revisions.", _REVISION_HEADER), "400": _P400,
-                              "503": _P503},
+                "responses": {
+                    "200": _json(_ref("Revision"), "Revisions.", _REVISION_HEADER),
+                    "400": _P400,
+                    "503": _P503,
+                },
             }
         },
         "/v1/compaction": {
@@ -362,8 +367,11 @@ def document() -> dict[str, Any]:
             }
         },
         "/healthz": {
-            "get": {"operationId": "healthz", "summary": "The process is alive.",
-                    "responses": {"200": _json(_ref("Status"), "Alive.")}}
+            "get": {
+                "operationId": "healthz",
+                "summary": "The process is alive.",
+                "responses": {"200": _json(_ref("Status"), "Alive.")},
+            }
         },
         "/readyz": {
             "get": {
@@ -376,8 +384,12 @@ def document() -> dict[str, Any]:
             "get": {
                 "operationId": "metrics",
                 "summary": "Prometheus metrics.",
-                "responses": {"200": {"description": "Text exposition format.",
-                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                "responses": {
+                    "200": {
+                        "description": "Text exposition format.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
             }
         },
         "/openapi.json": {

@@ -121,9 +121,9 @@ class Store(Protocol):
     async def get_at(self, id: str, revision: int) -> Namespace | None:
         """``id`` as it was at ``revision``: raises Compacted or InvalidRevision."""
 
-    async def scan(self, scope: Scope, after: str | None, limit: int, revision: int | None) -> tuple[
-        Sequence[Namespace], int
-    ]:
+    async def scan(
+        self, scope: Scope, after: str | None, limit: int, revision: int | None
+    ) -> tuple[Sequence[Namespace], int]:
         """Up to ``limit`` records of ``scope`` with id > ``after``, in id order, as of
         ``revision`` (None: the latest). Returns the records and the revision read."""
 

@@ -22,7 +22,10 @@ Durability (``Durability``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from nsroot import names
 from nsroot.errors import (
@@ -48,7 +51,7 @@ from nsroot.errors import (
     Unavailable,
 )
 from nsroot.records import Namespace, decode_namespace, encode
-from nsroot.store.base import Create, Delete, Document, Replace, Scope, Version, Write, Written
+from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Version, Write, Written
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,11 @@ class SQLiteOptions:
     max_batch: int = 512
     busy_timeout_ms: int = 10_000
     readers: int = 2
+    #: True: this process is the only one using the file (enforced with a lock), so
+    #: current records are cached in memory and kept coherent by the writer. False:
+    #: several processes share the file (``serve --workers N``) and every read asks SQLite.
+    exclusive: bool = True
+    cache_entries: int = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +122,7 @@ def _scope_sql(scope: Scope, table: str) -> tuple[str, tuple[str, ...]]:
 
 
 _AT_REVISION: Final = (
-    "h.deleted = 0 AND h.revision = "
-    "(SELECT max(h2.revision) FROM history h2 WHERE h2.id = h.id AND h2.revision <= ?)"
+    "h.deleted = 0 AND h.revision = (SELECT max(h2.revision) FROM history h2 WHERE h2.id = h.id AND h2.revision <= ?)"
 )
 
 
@@ -134,6 +141,10 @@ class SQLiteStore:
         self._pool_conns: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._state = "new"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_file: int | None = None
+        self._cache: dict[str, tuple[bytes, int]] | None = None
+        self._revision = 0
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -149,11 +160,16 @@ class SQLiteStore:
             raise Unavailable(f"store is {self._state}; open a new SQLiteStore")
         path = self.options.path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock(path, exclusive=self.options.exclusive)
         try:
             self._wconn = await asyncio.to_thread(self._open_writer, path)
             self._rconn = _connect(path, self.options)
+            self._revision = self._rconn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0]
         except sqlite3.Error as exc:
+            os.close(self._lock_file)
             raise Unavailable(f"cannot open SQLite database {path}: {exc}") from exc
+        self._loop = asyncio.get_running_loop()
+        self._cache = {} if self.options.exclusive and self.options.cache_entries > 0 else None
         self._pool = ThreadPoolExecutor(self.options.readers, thread_name_prefix="nsroot-read")
         self._writer = threading.Thread(target=self._write_loop, name="nsroot-writer", daemon=True)
         self._writer.start()
@@ -199,9 +215,11 @@ class SQLiteStore:
             for conn in self._pool_conns:
                 conn.close()
             self._pool_conns.clear()
-        for conn in (self._rconn, self._wconn):
-            if conn is not None:
-                conn.close()
+        for own in (self._rconn, self._wconn):
+            if own is not None:
+                own.close()
+        if self._lock_file is not None:
+            os.close(self._lock_file)  # releases the flock
         self._state = "closed"
 
     def _require_open(self) -> None:
@@ -228,7 +246,10 @@ class SQLiteStore:
 
     async def _submit(self, op: Write | _Compact) -> Any:
         self._require_open()
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            raise RuntimeError("a SQLiteStore is used from the event loop that opened it only")
+        future: asyncio.Future[Any] = loop.create_future()
         self._queue.put((op, future))
         return await future
 
@@ -282,14 +303,32 @@ class SQLiteStore:
         elapsed = time.perf_counter() - started
         if self._on_commit is not None:
             self._on_commit(elapsed, len(batch))
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
-        for (_, future), result in zip(batch, results, strict=True):
-            by_loop.setdefault(future.get_loop(), []).append((future, result))
-        for loop, settled in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_settle, settled)
-            except RuntimeError:  # the loop closed while we committed: nobody is waiting
-                pass
+        settled = [(future, result) for (_, future), result in zip(batch, results, strict=True)]
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+            self._loop.call_soon_threadsafe(self._committed, settled)
+
+    def _committed(self, settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
+        """On the store's loop: bring the cache up to date, then acknowledge the writes.
+
+        Every cache change happens here or in a read on this same loop, so a read that
+        cached a record just before a commit is corrected before the write is answered.
+        """
+        cache = self._cache
+        for future, result in settled:
+            if isinstance(result, Written):
+                self._revision = max(self._revision, result.revision)
+                if cache is not None:
+                    if result.record is not None:
+                        cache[result.record.id] = (encode(result.record), result.revision)
+                    for ns_id in result.deleted:
+                        cache.pop(ns_id, None)
+            if future.done():  # the caller was cancelled; the write stands regardless
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     def _apply(self, conn: sqlite3.Connection, op: Write, revision: int, now: str) -> Written:
         if isinstance(op, Create):
@@ -434,8 +473,13 @@ class SQLiteStore:
     # -- reads -----------------------------------------------------------------------
 
     def get_document(self, id: str) -> Document | None:
-        self._require_open()
-        assert self._rconn is not None
+        cache = self._cache
+        if cache is not None:
+            hit = cache.get(id)
+            if hit is not None:
+                return Document(hit[0], hit[1], self._revision)
+        if self._rconn is None or self._state != "open":
+            raise Unavailable(f"store is {self._state}")
         try:
             rows = self._rconn.execute(_GET_CURRENT, (id,)).fetchall()
         except sqlite3.Error as exc:
@@ -443,7 +487,11 @@ class SQLiteStore:
         if not rows:
             return None
         body, mod_revision, revision = rows[0]
-        return Document(body, mod_revision, revision)
+        if cache is not None:
+            if len(cache) >= self.options.cache_entries:
+                del cache[next(iter(cache))]  # evict the oldest entry
+            cache[id] = (body, mod_revision)
+        return Document(body, mod_revision, max(revision, self._revision))
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -475,7 +523,8 @@ class SQLiteStore:
     def _bounds(conn: sqlite3.Connection, revision: int | None) -> tuple[int, bool]:
         """The revision to read at, and whether it is the latest (so the current table serves)."""
         current, compacted = (
-            row[0] for row in conn.execute("SELECT value FROM meta WHERE key IN ('revision', 'compacted') ORDER BY key DESC")
+            row[0]
+            for row in conn.execute("SELECT value FROM meta WHERE key IN ('revision', 'compacted') ORDER BY key DESC")
         )
         if revision is None or revision == current:
             return current, True
@@ -566,11 +615,25 @@ class SQLiteStore:
         return result
 
 
-def _settle(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
-    for future, result in settled:
-        if future.done():  # the caller was cancelled; the write stands regardless
-            continue
-        if isinstance(result, BaseException):
-            future.set_exception(result)
-        else:
-            future.set_result(result)
+def _lock(path: Path, *, exclusive: bool) -> int:
+    """Hold a lock beside the database, as etcd locks its data directory: an exclusive
+    store must be the file's only user (its cache depends on it); shared stores
+    (several worker processes) may coexist with each other but not with an exclusive one.
+    The kernel drops the lock when the process dies, even by kill -9."""
+    fd = os.open(str(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        how = "exclusively" if exclusive else "shared"
+        raise Unavailable(
+            f"cannot open {path} {how}: another nsroot process is using it "
+            "(stop it, or run several workers of one `nsroot serve --workers N`)"
+        ) from None
+    return fd
+
+
+if TYPE_CHECKING:
+
+    def _conforms(store: SQLiteStore) -> Store:
+        return store
