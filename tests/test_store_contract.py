@@ -21,8 +21,8 @@ from nsroot.errors import (
     ParentNotFound,
     Unavailable,
 )
-from nsroot.records import Spec
-from nsroot.store.base import Create, Delete, Replace, Scope, Store
+from nsroot.records import Namespace, Spec
+from nsroot.store.base import Create, Delete, Replace, Scope, Store, Update
 from nsroot.store.sqlite import SQLiteOptions, SQLiteStore
 
 BACKENDS: dict[str, Callable[[Path], Store]] = {
@@ -282,3 +282,30 @@ async def test_data_survives_reopen(tmp_path: Path) -> None:
         assert document is not None
         assert document.mod_revision == 2
         assert (await second.write(Create("b", spec(), SUBJECT))).revision == 3
+
+
+async def test_update_computes_inside_the_transaction(store: Store) -> None:
+    await create(store, "a")
+
+    def add_label(i: int) -> Callable[[Namespace], Spec]:
+        def change(current: Namespace) -> Spec:
+            return Spec(kind=current.kind, labels={**current.labels, f"k{i}": "v"})
+
+        return change
+
+    def refuse(current: Namespace) -> Spec:
+        raise InvalidRevision("refused by the change", rule="test")
+
+    results = await asyncio.gather(
+        *(store.write(Update("a", add_label(i), SUBJECT)) for i in range(30)),
+        store.write(Update("a", refuse, SUBJECT)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, InvalidRevision) for r in results) == 1
+    document = store.get_document("a")
+    assert document is not None
+    assert document.mod_revision == 31  # every update landed, none lost another's label
+    with pytest.raises(Conflict):
+        await store.write(Update("a", add_label(99), SUBJECT, expected=1))
+    with pytest.raises(NotFound):
+        await store.write(Update("b", add_label(1), SUBJECT))

@@ -22,7 +22,6 @@ import msgspec
 
 from nsroot import labels, names, records
 from nsroot.errors import (
-    Conflict,
     FieldError,
     InvalidCursor,
     InvalidInput,
@@ -32,11 +31,10 @@ from nsroot.errors import (
 )
 from nsroot.metrics import Metrics
 from nsroot.records import Limits, Namespace, Spec
-from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Version
+from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Update, Version
 
 DEFAULT_PAGE: Final = 100
 MAX_PAGE: Final = 1000
-PATCH_RETRIES: Final = 16
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -199,35 +197,24 @@ class Registry:
         return written.record
 
     @_measured("patch")
-    async def patch(self, id: str, patch: Mapping[str, Any], *, subject: str, expected: int | None = None) -> Namespace:
+    async def patch(
+        self, id: str, patch: Mapping[str, Any], *, subject: str, expected: int | None = None
+    ) -> Namespace:
         """Apply an RFC 7396 merge patch to the spec of ``id``.
 
-        Without ``expected`` a concurrent change is merged into by retrying (read, merge,
-        conditional write), as Kubernetes' apiserver does; with it, a change is a Conflict.
+        The merge happens inside the storage transaction, against the record as it is
+        at commit, so concurrent patches all land; with ``expected``, only at that
+        mod_revision.
         """
-        ns_id = self._id(id)
-        for _ in range(PATCH_RETRIES):
-            current = await self._current(ns_id)
-            if expected is not None and current.mod_revision != expected:
-                raise Conflict(
-                    f'namespace "{ns_id}" is at mod_revision {current.mod_revision}, not the expected {expected}',
-                    expected=expected,
-                    actual=current.mod_revision,
-                )
-            spec = records.apply_patch(current.spec(), dict(patch), self.limits)
-            try:
-                written = await self.store.write(Replace(ns_id, spec, subject, current.mod_revision))
-            except Conflict:
-                if expected is not None:
-                    raise
-                continue
-            assert written.record is not None
-            return written.record
-        raise Conflict(
-            f'namespace "{ns_id}" kept changing; gave up merging after {PATCH_RETRIES} attempts',
-            expected=current.mod_revision,
-            actual=-1,
-        )
+        changes = dict(patch)
+        limits = self.limits
+
+        def merged(current: Namespace) -> Spec:
+            return records.apply_patch(current.spec(), changes, limits)
+
+        written = await self.store.write(Update(self._id(id), merged, subject, expected))
+        assert written.record is not None
+        return written.record
 
     @_measured("delete")
     async def delete(self, id: str, *, subject: str, recursive: bool = False, expected: int | None = None) -> Deleted:

@@ -1,5 +1,5 @@
 """Storage backends behind the :class:`~nsroot.store.base.Store` protocol."""
 
-from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Version, Write, Written
+from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Update, Version, Write, Written
 
-__all__ = ["Create", "Delete", "Document", "Replace", "Scope", "Store", "Version", "Write", "Written"]
+__all__ = ["Create", "Delete", "Document", "Replace", "Scope", "Store", "Update", "Version", "Write", "Written"]

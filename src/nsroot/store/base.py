@@ -11,7 +11,7 @@ The contract test suite (``tests/test_store_contract.py``) runs against every ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -38,6 +38,19 @@ class Replace:
 
 
 @dataclass(frozen=True, slots=True)
+class Update:
+    """Replace the spec of ``id`` with ``change(current record)``, computed inside the
+    transaction that commits it, so concurrent updates never lose each other's changes
+    and never need a retry. ``change`` may raise an NsRootError to refuse the write.
+    Fails with NotFound, or Conflict when ``expected`` differs."""
+
+    id: str
+    change: Callable[[Namespace], Spec]
+    subject: str
+    expected: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Delete:
     """Delete ``id`` (and, if ``recursive``, its subtree) at one revision.
 
@@ -51,7 +64,7 @@ class Delete:
     recursive: bool = False
 
 
-Write = Create | Replace | Delete
+Write = Create | Replace | Update | Delete
 
 
 @dataclass(frozen=True, slots=True)

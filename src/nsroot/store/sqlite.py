@@ -51,7 +51,7 @@ from nsroot.errors import (
     Unavailable,
 )
 from nsroot.records import Namespace, decode_namespace, encode
-from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Version, Write, Written
+from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Update, Version, Write, Written
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ class SQLiteStore:
     def _apply(self, conn: sqlite3.Connection, op: Write, revision: int, now: str) -> Written:
         if isinstance(op, Create):
             return self._apply_create(conn, op, revision, now)
-        if isinstance(op, Replace):
+        if isinstance(op, Replace | Update):
             return self._apply_replace(conn, op, revision, now)
         return self._apply_delete(conn, op, revision)
 
@@ -400,10 +400,10 @@ class SQLiteStore:
             )
         return row[0], row[1]
 
-    def _apply_replace(self, conn: sqlite3.Connection, op: Replace, revision: int, now: str) -> Written:
+    def _apply_replace(self, conn: sqlite3.Connection, op: Replace | Update, revision: int, now: str) -> Written:
         doc, _ = self._current(conn, op.id, op.expected)
         current = decode_namespace(doc)
-        spec = op.spec
+        spec = op.spec if isinstance(op, Replace) else op.change(current)
         record = Namespace(
             id=current.id,
             parent=current.parent,
