@@ -119,6 +119,14 @@ def decode_namespace(doc: bytes) -> Namespace:
     return _decode_namespace(doc)
 
 
+_DECIMAL: Final = re.compile(r"[0-9]{1,18}\Z")
+
+
+def parse_decimal(text: str) -> int | None:
+    """A non-negative decimal integer of at most 18 ASCII digits (fits SQLite's 64 bits), else None."""
+    return int(text) if _DECIMAL.match(text) else None
+
+
 def _type_name(value: object) -> str:
     if value is None:
         return "null"
@@ -212,7 +220,9 @@ def check_spec(data: dict[str, Any], limits: Limits, errors: list[FieldError]) -
     owner = data.get("owner")
     if owner is not None:
         errors.extend(check_subject(owner, "/owner"))
-    state = data.get("state", "active")
+    state = data.get("state")
+    if state is None:  # absent or null: the default, as for every optional field
+        state = "active"
     if state not in STATES:
         errors.append(
             FieldError(
@@ -220,13 +230,15 @@ def check_spec(data: dict[str, Any], limits: Limits, errors: list[FieldError]) -
             )
         )
     try:
-        label_map = label_rules.validate_labels(data.get("labels") or {})
+        labels = data.get("labels")
+        label_map = label_rules.validate_labels({} if labels is None else labels)
     except NsRootError as exc:
         _collect(errors, exc)
         label_map = {}
     try:
+        annotations = data.get("annotations")
         annotation_map = label_rules.validate_annotations(
-            data.get("annotations") or {}, max_bytes=limits.max_annotations_bytes
+            {} if annotations is None else annotations, max_bytes=limits.max_annotations_bytes
         )
     except NsRootError as exc:
         _collect(errors, exc)

@@ -81,7 +81,7 @@ def _decode_cursor(text: str, query: str) -> _Cursor:
         raise InvalidCursor(
             "cursor is not one this server issued; pass next_cursor unchanged", field="cursor", rule="cursor-format"
         ) from exc
-    if cursor.v != 1 or cursor.r < 0:
+    if cursor.v != 1 or not 0 <= cursor.r < 2**63:
         raise InvalidCursor("cursor is not one this server issued", field="cursor", rule="cursor-format")
     if cursor.q != query:
         raise InvalidCursor(
@@ -341,10 +341,10 @@ class Registry:
         query = f"history|{ns_id}"
         after = 0
         if cursor:
-            token = _decode_cursor(cursor, query).a
-            if not token.isdigit():
+            decoded = records.parse_decimal(_decode_cursor(cursor, query).a)
+            if decoded is None:
                 raise InvalidCursor("cursor is not one this server issued", field="cursor", rule="cursor-format")
-            after = int(token)
+            after = decoded
         versions, current = await self.store.history(ns_id, after, size + 1)
         if not versions and not cursor:
             raise NotFound(f'namespace "{ns_id}" has no history (never created, or compacted away)')

@@ -22,9 +22,12 @@ from nsroot.errors import (
     PROBLEM_BASE,
     AlreadyExists,
     Conflict,
+    InvalidId,
     InvalidInput,
+    InvalidRevision,
     NotFound,
     NsRootError,
+    ParentNotFound,
     PreconditionFailed,
 )
 from nsroot.http import openapi
@@ -47,7 +50,7 @@ class Response:
     status: int
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    content_type: bytes = JSON
+    content_type: bytes | None = JSON
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -98,18 +101,34 @@ def _if_match(request: Request) -> tuple[bool, int | None]:
         return True, None
     if "," in tag:
         raise InvalidInput("If-Match takes one entity tag", field="If-Match", rule="single-etag")
-    tag = tag.removeprefix("W/").strip('"')
-    if not tag.isdigit() or int(tag) < 1:
+    revision = records.parse_decimal(tag.removeprefix("W/").strip('"'))
+    if revision is None or revision < 1:
         raise InvalidInput(
             f"If-Match must be an ETag this server issued (a quoted mod_revision), got {value!r}",
             field="If-Match",
             rule="etag",
         )
-    return True, int(tag)
+    return True, revision
 
 
-def _precondition(exc: Conflict) -> PreconditionFailed:
-    return PreconditionFailed(exc.detail, field="If-Match", rule="if-match", extra=exc.extra)
+def _none_match(request: Request, mod_revision: int) -> bool:
+    """Whether If-None-Match names the current version (weak comparison, RFC 9110 13.1.2)."""
+    value = request.header(b"if-none-match")
+    if value is None:
+        return False
+    current = str(mod_revision)
+    for tag in value.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/").strip('"') == current:
+            return True
+    return False
+
+
+def _precondition(exc: Conflict, has_if_match: bool) -> NsRootError:
+    """A revision conflict as the client caused it: 412 for If-Match, else 409 on the body's mod_revision."""
+    if has_if_match:
+        return PreconditionFailed(exc.detail, field="If-Match", rule="if-match", extra=exc.extra)
+    return exc.at("/mod_revision")
 
 
 class App:
@@ -181,7 +200,10 @@ class App:
             if found is None:
                 return "unmatched", None, {}
             table, route = found, path
-        return route, table.get(request.method), table
+        method = request.method
+        if method == "HEAD":
+            method = "GET"
+        return route, table.get(method), table
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()
@@ -203,9 +225,12 @@ class App:
                 log.exception("unhandled error answering %s %s", request.method, request.path)
                 response = self._problem(NsRootError("internal error; the server log has the details"), request)
             status = response.status
-            headers = [(b"content-type", response.content_type), *response.headers]
+            headers = response.headers
+            if response.content_type is not None:
+                headers = [(b"content-type", response.content_type), *headers]
             await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": response.body})
+            # HEAD is answered as GET without the body (RFC 9110 9.3.2)
+            await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
         finally:
             metrics.http_in_flight.value -= 1
             metrics.observe_http(request.method, route, status, time.perf_counter() - started)
@@ -213,7 +238,7 @@ class App:
     def _unrouted(self, request: Request, table: dict[str, Handler]) -> Response:
         if not table:
             return self._problem(NotFound(f"no route for {request.path}", field="path", rule="route"), request)
-        allowed = ", ".join(sorted(table))
+        allowed = ", ".join(sorted({*table, *(("HEAD",) if "GET" in table else ())}))
         problem = NsRootError(f"{request.method} is not allowed here; allowed: {allowed}", field="method")
         response = self._problem(problem, request, status=405, slug="method-not-allowed", title="Method not allowed")
         response.headers.append((b"allow", allowed.encode()))
@@ -243,7 +268,7 @@ class App:
 
     async def get(self, request: Request) -> Response:
         query = request.check_query(("revision",)) if request.scope["query_string"] else {}
-        revision = int_param(query, "revision")
+        revision = int_param(query, "revision", error=InvalidRevision)
         if revision is not None:
             record = await self.registry.get(request.params["id"], revision=revision)
             response = _record_response(record)
@@ -252,8 +277,8 @@ class App:
         document = await self.registry.get_document(request.params["id"])
         tag = _etag(document.mod_revision)
         headers = [(b"etag", tag), (REVISION_HEADER, str(document.revision).encode())]
-        if request.headers.get(b"if-none-match") == tag:
-            return Response(304, b"", headers)
+        if b"if-none-match" in request.headers and _none_match(request, document.mod_revision):
+            return Response(304, b"", headers, None)
         return Response(200, document.body, headers)
 
     async def put(self, request: Request) -> Response:
@@ -264,7 +289,7 @@ class App:
         parsed = records.parse_replace(await request.json(), ns_id, self.registry.limits)
         if create_only:
             try:
-                return _record_response(await self.registry.create(ns_id, parsed.spec, subject=ANONYMOUS), 201)
+                return await self._put_create(ns_id, parsed.spec)
             except AlreadyExists as exc:
                 raise PreconditionFailed(exc.detail, field="If-None-Match", rule="if-none-match") from exc
         if expected is None:
@@ -274,15 +299,24 @@ class App:
                 record = await self.registry.replace(ns_id, parsed.spec, subject=ANONYMOUS, expected=expected)
                 return _record_response(record)
             except Conflict as exc:
-                raise (_precondition(exc) if has_if_match else exc) from exc
-            except NotFound:
-                if has_if_match or expected is not None:
+                raise _precondition(exc, has_if_match) from exc
+            except NotFound as exc:
+                if has_if_match:  # RFC 9110 13.1.1: If-Match fails when there is no current representation
+                    raise PreconditionFailed(exc.detail, field="If-Match", rule="if-match") from exc
+                if expected is not None:
                     raise
             try:  # PUT of a missing namespace creates it, as etcd's put does
-                return _record_response(await self.registry.create(ns_id, parsed.spec, subject=ANONYMOUS), 201)
+                return await self._put_create(ns_id, parsed.spec)
             except AlreadyExists:
                 continue  # created meanwhile by someone else: replace it
         raise Conflict(f'namespace "{ns_id}" was created and deleted concurrently; retry', expected=0, actual=0)
+
+    async def _put_create(self, ns_id: str, spec: records.Spec) -> Response:
+        try:
+            record = await self.registry.create(ns_id, spec, subject=ANONYMOUS)
+        except (InvalidId, ParentNotFound) as exc:
+            raise exc.at("id") from None  # the id came from the path, not the body
+        return _record_response(record, 201)
 
     async def patch(self, request: Request) -> Response:
         request.check_query(())
@@ -294,7 +328,7 @@ class App:
                 request.params["id"], patch, subject=ANONYMOUS, expected=expected or expected_in_body
             )
         except Conflict as exc:
-            raise (_precondition(exc) if has_if_match else exc) from exc
+            raise _precondition(exc, has_if_match) from exc
         return _record_response(record)
 
     async def delete(self, request: Request) -> Response:
@@ -305,7 +339,7 @@ class App:
                 request.params["id"], subject=ANONYMOUS, recursive=bool_param(query, "recursive"), expected=expected
             )
         except Conflict as exc:
-            raise (_precondition(exc) if has_if_match else exc) from exc
+            raise _precondition(exc, has_if_match) from exc
         return _json({"deleted": list(deleted.ids), "revision": deleted.revision}, deleted.revision)
 
     async def list(self, request: Request) -> Response:
@@ -314,7 +348,7 @@ class App:
             "prefix": query.get("prefix") or None,
             "children_of": query.get("children_of"),
             "selector": query.get("selector"),
-            "revision": int_param(query, "revision"),
+            "revision": int_param(query, "revision", error=InvalidRevision),
         }
         if bool_param(query, "count_only"):
             if "limit" in query or "cursor" in query:
@@ -355,9 +389,13 @@ class App:
         target = body["revision"]
         if isinstance(target, bool) or not isinstance(target, int) or target < 1:
             raise InvalidInput("revision must be a positive integer", field="/revision", rule="positive-integer")
-        dropped = await self.registry.compact(target)
+        try:
+            dropped = await self.registry.compact(target)
+        except InvalidRevision as exc:
+            raise exc.at("/revision") from None
         current = await self.registry.revision()
-        return _json({"revision": current, "compacted_revision": target, "dropped": dropped}, current)
+        compacted = await self.registry.store.compacted_revision()
+        return _json({"revision": current, "compacted_revision": compacted, "dropped": dropped}, current)
 
     # -- operations ------------------------------------------------------------------
 

@@ -69,14 +69,27 @@ _REVISION = _param("revision", "query", {"type": "integer", "minimum": 1}, "Read
 
 
 def _schemas() -> dict[str, Any]:
-    string_map = {"type": "object", "additionalProperties": {"type": "string"}}
+    string_map = {"type": ["object", "null"], "additionalProperties": {"type": "string"}}
+    # Every optional field may be null, which means its default.
     spec_properties: dict[str, Any] = {
         "kind": {"type": "string", "maxLength": 253, "description": "What the namespace is (e.g. service, team)."},
-        "owner": {"type": "string", "maxLength": 253, "description": "The owning subject, e.g. team:platform."},
-        "state": {"type": "string", "enum": list(STATES), "default": "active"},
+        "owner": {
+            "type": ["string", "null"],
+            "maxLength": 253,
+            "description": "The owning subject, e.g. team:platform; defaults to the creator.",
+        },
+        "state": {"enum": [*STATES, None], "default": "active"},
         "labels": {**string_map, "description": "Kubernetes-syntax labels, matched by selectors."},
         "annotations": {**string_map, "description": "Free-form strings."},
-        "metadata": {"type": "object", "description": "Any JSON object."},
+        "metadata": {"type": ["object", "null"], "description": "Any JSON object."},
+    }
+    # In a merge patch, null removes a member, at any depth (RFC 7396).
+    patch_map = {"type": ["object", "null"], "additionalProperties": {"type": ["string", "null"]}}
+    patch_properties: dict[str, Any] = {
+        **spec_properties,
+        "labels": {**patch_map, "description": "Labels to set; a null value removes that label."},
+        "annotations": {**patch_map, "description": "Annotations to set; a null value removes one."},
+        "metadata": {"type": ["object", "null"], "description": "Merged into the metadata (RFC 7396)."},
     }
     system: dict[str, Any] = {
         "id": {"type": "string"},
@@ -113,7 +126,7 @@ def _schemas() -> dict[str, Any]:
         "NamespacePatch": {
             "type": "object",
             "description": "An RFC 7396 JSON merge patch of the spec; mod_revision, if given, must match.",
-            "properties": {**spec_properties, "mod_revision": {"type": "integer"}},
+            "properties": {**patch_properties, "mod_revision": {"type": "integer"}},
             "additionalProperties": False,
         },
         "Page": {

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from nsroot.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from nsroot.records import parse_decimal
 
 JSON: Final = b"application/json"
 PROBLEM_JSON: Final = b"application/problem+json"
@@ -67,8 +68,9 @@ class Request:
 
     async def body(self) -> bytes:
         declared = self.headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise self._too_large(int(declared))
+        size = parse_decimal(declared.decode("latin-1")) if declared is not None else None
+        if size is not None and size > self.max_body:
+            raise self._too_large(size)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -109,17 +111,20 @@ class Request:
             return msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:
             raise InvalidInput(f"the body is not valid JSON: {exc}", field="body", rule="json-syntax") from exc
+        except RecursionError as exc:
+            raise InvalidInput("the body is nested too deeply", field="body", rule="json-depth") from exc
 
 
-def int_param(query: dict[str, str], name: str, *, minimum: int = 1) -> int | None:
+def int_param(
+    query: dict[str, str], name: str, *, minimum: int = 1, error: type[InvalidInput] = InvalidInput
+) -> int | None:
     value = query.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit() or int(value) < minimum:
-        raise InvalidInput(
-            f"{name} must be an integer of at least {minimum}, got {value!r}", field=name, rule="integer"
-        )
-    return int(value)
+    number = parse_decimal(value)
+    if number is None or number < minimum:
+        raise error(f"{name} must be an integer of at least {minimum}, got {value!r}", field=name, rule="integer")
+    return number
 
 
 def bool_param(query: dict[str, str], name: str) -> bool:
