@@ -90,14 +90,43 @@ class Served:
 
 
 def nsroot_server(db: Path, port: int, durability: str) -> Served:
-    command = [sys.executable, "-m", "nsroot", "serve", "--db", str(db), "--port", str(port),
-               "--log-level", "error", "--durability", durability]
+    command = [
+        sys.executable,
+        "-m",
+        "nsroot",
+        "serve",
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--durability",
+        durability,
+    ]
     return Served(command, {"NSROOT_CONFIG": ""}, "/readyz", port)
 
 
 def bare_server(body: Path, port: int) -> Served:
-    command = [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop", "--http", "1",
-               "--no-ws", "--workers", "1", "--log-level", "error", "--port", str(port), "bare_app:app"]
+    command = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--loop",
+        "uvloop",
+        "--http",
+        "1",
+        "--no-ws",
+        "--workers",
+        "1",
+        "--log-level",
+        "error",
+        "--port",
+        str(port),
+        "bare_app:app",
+    ]
     return Served(command, {"NSROOT_BARE_BODY": str(body), "PYTHONPATH": str(HERE)}, "/", port)
 
 
@@ -111,8 +140,19 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, connections: int, seconds: int, script: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run wrk on the load core; returns requests/s, latency percentiles (ms) and errors."""
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-               "-s", str(HERE / "lua" / script), url]
+    command = [
+        "taskset",
+        "-c",
+        LOAD_CORE,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(HERE / "lua" / script),
+        url,
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
     text = out.stdout
     result: dict[str, Any] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}  # type: ignore[union-attr]
@@ -138,8 +178,11 @@ async def preload(db: Path, durability: str) -> bytes:
                 *(
                     registry.create(
                         f"bench.n{i}",
-                        {"kind": "service", "labels": {"tier": "gold", "team": "platform"},
-                         "metadata": {"port": 8080, "replicas": 3}},
+                        {
+                            "kind": "service",
+                            "labels": {"tier": "gold", "team": "platform"},
+                            "metadata": {"port": 8080, "replicas": 3},
+                        },
                         subject="bench",
                     )
                     for i in range(start, min(start + 1000, PRELOAD))
@@ -201,7 +244,12 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
     seconds, repeat, warm = (2, 1, 1) if args.quick else (args.seconds, args.repeat, 3)
     work = Path(tempfile.mkdtemp(prefix="nsroot-bench-"))
-    results: dict[str, Any] = {"seconds": seconds, "repeat": repeat, "durability": args.durability, "cpu": os.cpu_count()}
+    results: dict[str, Any] = {
+        "seconds": seconds,
+        "repeat": repeat,
+        "durability": args.durability,
+        "cpu": os.cpu_count(),
+    }
     try:
         db = work / "bench.db"
         body = asyncio.run(preload(db, args.durability))
@@ -209,10 +257,21 @@ def main() -> None:
         body_file.write_bytes(body)
 
         # 2. in-process get, pinned to the server core
-        code = (f"import asyncio, sys; sys.path.insert(0, {str(HERE)!r}); import registry_bench as b; "
-                f"from pathlib import Path; print(asyncio.run(b.inprocess_get(Path({str(db)!r}), {seconds})))")
-        rates = [float(subprocess.run(["taskset", "-c", SERVER_CORE, sys.executable, "-c", code], capture_output=True,
-                                      text=True, check=True).stdout) for _ in range(repeat)]
+        code = (
+            f"import asyncio, sys; sys.path.insert(0, {str(HERE)!r}); import registry_bench as b; "
+            f"from pathlib import Path; print(asyncio.run(b.inprocess_get(Path({str(db)!r}), {seconds})))"
+        )
+        rates = [
+            float(
+                subprocess.run(
+                    ["taskset", "-c", SERVER_CORE, sys.executable, "-c", code],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(repeat)
+        ]
         results["inprocess_get_per_s"] = statistics.median(rates)
 
         # 1. GET over HTTP, ns-root and the bare app, alternating runs
@@ -229,8 +288,13 @@ def main() -> None:
                 finally:
                     served.stop()
         results["get"] = {
-            key: {"rps": median(runs, "rps"), "p50_ms": median(runs, "p50_ms"), "p99_ms": median(runs, "p99_ms"),
-                  "non_2xx": sum(r["non_2xx"] for r in runs), "runs": runs}
+            key: {
+                "rps": median(runs, "rps"),
+                "p50_ms": median(runs, "p50_ms"),
+                "p99_ms": median(runs, "p99_ms"),
+                "non_2xx": sum(r["non_2xx"] for r in runs),
+                "runs": runs,
+            }
             for key, runs in get_runs.items()
         }
         for conns in (64, 256):
@@ -245,15 +309,26 @@ def main() -> None:
             port = free_port()
             served = nsroot_server(db, port, args.durability)
             try:
-                create_runs.append(wrk(f"http://127.0.0.1:{port}", 256, seconds, "create.lua",
-                                       {"NSROOT_BENCH_RUN": f"r{attempt}x{time.time_ns()}"}))
+                create_runs.append(
+                    wrk(
+                        f"http://127.0.0.1:{port}",
+                        256,
+                        seconds,
+                        "create.lua",
+                        {"NSROOT_BENCH_RUN": f"r{attempt}x{time.time_ns()}"},
+                    )
+                )
             finally:
                 served.stop()
             raw.append(raw_sqlite_commits(work / f"raw{attempt}.db", min(seconds, 5), synchronous))
-        results["create"] = {"rps": median(create_runs, "rps"), "p50_ms": median(create_runs, "p50_ms"),
-                             "p99_ms": median(create_runs, "p99_ms"),
-                             "non_2xx": sum(r["non_2xx"] for r in create_runs), "runs": create_runs,
-                             "raw_sqlite_commits_per_s": statistics.median(raw)}
+        results["create"] = {
+            "rps": median(create_runs, "rps"),
+            "p50_ms": median(create_runs, "p50_ms"),
+            "p99_ms": median(create_runs, "p99_ms"),
+            "non_2xx": sum(r["non_2xx"] for r in create_runs),
+            "runs": create_runs,
+            "raw_sqlite_commits_per_s": statistics.median(raw),
+        }
         results["create"]["ratio_to_raw"] = results["create"]["rps"] / results["create"]["raw_sqlite_commits_per_s"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -261,16 +336,20 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     (out / "registry.json").write_text(json.dumps(results, indent=2))
     g, c = results["get"], results["create"]
-    print(f"| measure | ns-root | baseline (same run) | ratio |\n|---|---|---|---|")
+    print("| measure | ns-root | baseline (same run) | ratio |\n|---|---|---|---|")
     for conns in (64, 256):
         n, b = g[f"nsroot_{conns}"], g[f"bare_{conns}"]
-        print(f"| GET /v1/namespaces/{{id}}, {conns} conns | {n['rps']:,.0f} req/s, P50 {n['p50_ms']:.2f} ms, "
-              f"P99 {n['p99_ms']:.2f} ms | bare ASGI {b['rps']:,.0f} req/s, P99 {b['p99_ms']:.2f} ms | "
-              f"{g[f'ratio_{conns}']:.2f} |")
+        print(
+            f"| GET /v1/namespaces/{{id}}, {conns} conns | {n['rps']:,.0f} req/s, P50 {n['p50_ms']:.2f} ms, "
+            f"P99 {n['p99_ms']:.2f} ms | bare ASGI {b['rps']:,.0f} req/s, P99 {b['p99_ms']:.2f} ms | "
+            f"{g[f'ratio_{conns}']:.2f} |"
+        )
     print(f"| in-process Registry.get | {results['inprocess_get_per_s']:,.0f}/s | | |")
-    print(f"| durable creates, 256 conns | {c['rps']:,.0f}/s, P50 {c['p50_ms']:.2f} ms, P99 {c['p99_ms']:.2f} ms "
-          f"(non-2xx: {c['non_2xx']}) | raw sqlite3 1 insert/commit {c['raw_sqlite_commits_per_s']:,.0f}/s | "
-          f"{c['ratio_to_raw']:.1f}x |")
+    print(
+        f"| durable creates, 256 conns | {c['rps']:,.0f}/s, P50 {c['p50_ms']:.2f} ms, P99 {c['p99_ms']:.2f} ms "
+        f"(non-2xx: {c['non_2xx']}) | raw sqlite3 1 insert/commit {c['raw_sqlite_commits_per_s']:,.0f}/s | "
+        f"{c['ratio_to_raw']:.1f}x |"
+    )
 
 
 if __name__ == "__main__":

@@ -188,9 +188,7 @@ near_keys = st.one_of(
     st.text(alphabet="aZ9-_./ ", max_size=12),
     st.text(max_size=8),
 )
-near_values = st.one_of(
-    st.just(""), label_names, st.text(alphabet="aZ9-_./ ", max_size=12), st.text(max_size=8)
-)
+near_values = st.one_of(st.just(""), label_names, st.text(alphabet="aZ9-_./ ", max_size=12), st.text(max_size=8))
 
 
 @settings(max_examples=200)

@@ -235,9 +235,7 @@ valid_ids = (
 )
 # Text close to the grammar finds the edge cases; arbitrary text finds the rest.
 near_ids = st.text(alphabet="ab9-._A \n/é", max_size=20)
-long_near_ids = st.builds(
-    lambda s, n: s * n, st.text(alphabet="ab-.", min_size=1, max_size=3), st.integers(1, 140)
-)
+long_near_ids = st.builds(lambda s, n: s * n, st.text(alphabet="ab-.", min_size=1, max_size=3), st.integers(1, 140))
 any_text = st.one_of(valid_ids, near_ids, long_near_ids, st.text())
 
 

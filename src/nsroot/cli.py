@@ -44,7 +44,8 @@ def _exit_code(exc: errors.NsRootError) -> int:
 
 
 def _fail(exc: errors.NsRootError) -> None:
-    message = f"error: {exc.detail}"
+    where = f"{exc.field}: " if exc.field and not exc.errors and exc.field not in exc.detail else ""
+    message = f"error: {where}{exc.detail}"
     for problem in exc.errors[1:] if len(exc.errors) > 1 else ():
         message += f"\n  {problem.field}: {problem.detail} [{problem.rule}]"
     click.echo(message, err=True)
@@ -225,6 +226,26 @@ def _spec(
     return spec
 
 
+def _compose(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """One merge patch that does what ``first`` then ``second`` do (nulls kept: they delete)."""
+    out = dict(first)
+    for key, value in second.items():
+        earlier = out.get(key)
+        out[key] = _compose(earlier, value) if isinstance(earlier, dict) and isinstance(value, dict) else value
+    return out
+
+
+def _merge_flags(document: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
+    """Flags on top of a JSON document: -l and --annotation add to its maps, the rest replace."""
+    merged = dict(document)
+    for key, value in flags.items():
+        if key in ("labels", "annotations") and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
 @ns.command("create")
 @click.argument("ns_id", metavar="ID")
 @_spec_options
@@ -249,7 +270,7 @@ def ns_get(ctx: click.Context, ns_id: str, revision: int | None) -> None:
 @click.argument("prefix", required=False)
 @click.option("--children", is_flag=True, help="Direct children of PREFIX only (of the roots without PREFIX).")
 @click.option("--selector", "-s", help="Label selector, e.g. 'tier in (gold,silver),!legacy'.")
-@click.option("--limit", type=int, help="At most this many (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (default: all).")
 @click.option("--revision", type=int, help="List as of this revision.")
 @click.option("--count", is_flag=True, help="Print only how many match.")
 @click.pass_context
@@ -274,10 +295,10 @@ def ns_ls(
 
     async def collect(client: Client) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        page_size = min(limit, 1000) if limit else 1000
+        page_size = min(limit, 1000) if limit is not None else 1000
         async for item in client.list_all(**params, limit=page_size):
             items.append(item)
-            if limit and len(items) >= limit:
+            if limit is not None and len(items) >= limit:
                 break
         return items
 
@@ -303,7 +324,7 @@ def ns_set(ctx: click.Context, /, ns_id: str, from_file: str | None, if_match: i
     body = _json_arg(from_file, "--file") if from_file else {}
     if not isinstance(body, dict):
         raise click.BadParameter("must be a JSON object", param_hint="--file")
-    body.update(_spec(**options))
+    body = _merge_flags(body, _spec(**options))
     record = _run(ctx, lambda c: c.replace(ns_id, body, if_match=if_match))
     _emit(ctx, record, lambda r: f"set {r['id']} at revision {r['mod_revision']} (version {r['version']})")
 
@@ -322,7 +343,7 @@ def ns_patch(
     patch = _json_arg(merge, "--merge") or {}
     if not isinstance(patch, dict):
         raise click.BadParameter("must be a JSON object", param_hint="--merge")
-    patch.update(_spec(**options))
+    patch = _compose(patch, _spec(**options))
     if unlabel:
         patch.setdefault("labels", {}).update(dict.fromkeys(unlabel))
     record = _run(ctx, lambda c: c.patch(ns_id, patch, if_match=if_match))
@@ -342,11 +363,22 @@ def ns_rm(ctx: click.Context, ns_id: str, recursive: bool, if_match: int | None)
 
 @ns.command("history")
 @click.argument("ns_id", metavar="ID")
-@click.option("--limit", type=int, help="At most this many versions.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many versions (default: all).")
 @click.pass_context
 def ns_history(ctx: click.Context, ns_id: str, limit: int | None) -> None:
     """Show every kept version of ID."""
-    result = _run(ctx, lambda c: c.history(ns_id, limit=limit))
+
+    async def collect(client: Client) -> dict[str, Any]:
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = await client.history(ns_id, limit=min(limit or 1000, 1000), cursor=cursor)
+            items.extend(page["items"])
+            cursor = page["next_cursor"]
+            if not cursor or (limit is not None and len(items) >= limit):
+                return {**page, "items": items[:limit], "next_cursor": None}
+
+    result = _run(ctx, collect)
     _emit(
         ctx,
         result,

@@ -53,6 +53,7 @@ class Client:
     def __init__(self, url: str = DEFAULT_URL, *, timeout: float = 10.0, token: str | None = None) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
+        self.timeout = timeout
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, headers=headers)
 
     async def __aenter__(self) -> Client:
@@ -76,8 +77,13 @@ class Client:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = await self._http.request(method, path, params=query, json=json, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise Unavailable(
+                f"cannot reach ns-root at {self.url}: no answer within {self.timeout} s (timed out)"
+            ) from exc
         except httpx.TransportError as exc:
-            raise Unavailable(f"cannot reach ns-root at {self.url}: {exc}") from exc
+            reason = str(exc) or type(exc).__name__
+            raise Unavailable(f"cannot reach ns-root at {self.url}: {reason}") from exc
         if response.status_code >= 400:
             raise _error(response)
         return response

@@ -197,9 +197,7 @@ class Registry:
         return written.record
 
     @_measured("patch")
-    async def patch(
-        self, id: str, patch: Mapping[str, Any], *, subject: str, expected: int | None = None
-    ) -> Namespace:
+    async def patch(self, id: str, patch: Mapping[str, Any], *, subject: str, expected: int | None = None) -> Namespace:
         """Apply an RFC 7396 merge patch to the spec of ``id``.
 
         The merge happens inside the storage transaction, against the record as it is

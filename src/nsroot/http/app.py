@@ -131,6 +131,13 @@ def _precondition(exc: Conflict, has_if_match: bool) -> NsRootError:
     return exc.at("/mod_revision")
 
 
+def _missing(exc: NotFound, has_if_match: bool) -> NsRootError:
+    """RFC 9110 13.1.1: If-Match fails (412) when there is no current representation."""
+    if has_if_match:
+        return PreconditionFailed(exc.detail, field="If-Match", rule="if-match")
+    return exc
+
+
 class App:
     """The ASGI application. ``manage_lifespan`` opens and closes the registry with the
     server's lifespan; leave it off when the caller opens the registry itself."""
@@ -174,6 +181,10 @@ class App:
                 try:
                     if self.manage_lifespan:
                         await self.registry.open()
+                except NsRootError as exc:
+                    log.error("startup failed: %s", exc.detail)
+                    await send({"type": "lifespan.startup.failed", "message": exc.detail})
+                    return
                 except Exception as exc:
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -226,6 +237,8 @@ class App:
                 response = self._problem(NsRootError("internal error; the server log has the details"), request)
             status = response.status
             headers = response.headers
+            if status == 413:  # the rest of a body we did not read may still be coming: end the connection
+                headers.append((b"connection", b"close"))
             if response.content_type is not None:
                 headers = [(b"content-type", response.content_type), *headers]
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -301,10 +314,8 @@ class App:
             except Conflict as exc:
                 raise _precondition(exc, has_if_match) from exc
             except NotFound as exc:
-                if has_if_match:  # RFC 9110 13.1.1: If-Match fails when there is no current representation
-                    raise PreconditionFailed(exc.detail, field="If-Match", rule="if-match") from exc
-                if expected is not None:
-                    raise
+                if has_if_match or expected is not None:
+                    raise _missing(exc, has_if_match) from None
             try:  # PUT of a missing namespace creates it, as etcd's put does
                 return await self._put_create(ns_id, parsed.spec)
             except AlreadyExists:
@@ -329,6 +340,8 @@ class App:
             )
         except Conflict as exc:
             raise _precondition(exc, has_if_match) from exc
+        except NotFound as exc:
+            raise _missing(exc, has_if_match) from None
         return _record_response(record)
 
     async def delete(self, request: Request) -> Response:
@@ -340,6 +353,8 @@ class App:
             )
         except Conflict as exc:
             raise _precondition(exc, has_if_match) from exc
+        except NotFound as exc:
+            raise _missing(exc, has_if_match) from None
         return _json({"deleted": list(deleted.ids), "revision": deleted.revision}, deleted.revision)
 
     async def list(self, request: Request) -> Response:

@@ -18,6 +18,8 @@ MERGE_PATCH_JSON: Final = "application/merge-patch+json"
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
+#: How much of an oversized body is read and dropped before answering 413.
+DRAIN_LIMIT: Final = 64 * 1024 * 1024
 _TRUE: Final = ("true", "1", "yes")
 _FALSE: Final = ("false", "0", "no")
 
@@ -67,10 +69,16 @@ class Request:
         return query
 
     async def body(self) -> bytes:
+        """The whole body, or PayloadTooLarge past ``max_body``.
+
+        An oversized body is still read to its end (and dropped), up to ``DRAIN_LIMIT``,
+        so the client is reading when the 413 arrives; a client whose send blocks on a
+        server that stopped reading would see a connection reset instead of the answer.
+        """
         declared = self.headers.get(b"content-length")
-        size = parse_decimal(declared.decode("latin-1")) if declared is not None else None
-        if size is not None and size > self.max_body:
-            raise self._too_large(size)
+        expected = parse_decimal(declared.decode("latin-1")) if declared is not None else None
+        if expected is not None and expected > self.max_body + DRAIN_LIMIT:
+            raise self._too_large(expected)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -79,11 +87,14 @@ class Request:
                 raise InvalidInput("client disconnected before sending the whole body", rule="complete-body")
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                raise self._too_large(size)
-            chunks.append(chunk)
+            if size <= self.max_body:
+                chunks.append(chunk)
+            elif size > self.max_body + DRAIN_LIMIT:
+                break
             if not message.get("more_body", False):
                 break
+        if size > self.max_body:
+            raise self._too_large(expected if expected is not None else size)
         return b"".join(chunks)
 
     def _too_large(self, size: int) -> PayloadTooLarge:
