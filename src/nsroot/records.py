@@ -143,21 +143,17 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
-def _depth(value: object, limit: int) -> int:
-    """Nesting depth of a JSON value, stopping early once past ``limit``."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    deepest = 0
-    while stack:
-        item, level = stack.pop()
-        if level > deepest:
-            deepest = level
-            if deepest > limit:
-                return deepest
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
+def _too_deep(value: object, levels_left: int) -> bool:
+    """Whether a JSON value nests containers more than ``levels_left`` deep (scalars are free)."""
+    if isinstance(value, dict):
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return False
+    if levels_left == 0:
+        return True
+    return any(_too_deep(child, levels_left - 1) for child in children if isinstance(child, (dict, list)))
 
 
 def check_kind(value: object, pointer: str = "/kind") -> list[FieldError]:
@@ -258,7 +254,7 @@ def check_spec(data: dict[str, Any], limits: Limits, errors: list[FieldError]) -
                     f"{size} bytes encoded, at most {limits.max_metadata_bytes}",
                 )
             )
-        elif _depth(metadata, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH:
+        elif _too_deep(metadata, MAX_METADATA_DEPTH):
             errors.append(
                 FieldError("/metadata", "metadata-too-deep", f"nested deeper than {MAX_METADATA_DEPTH} levels")
             )
@@ -292,10 +288,24 @@ def _unknown(data: dict[str, Any], allowed: tuple[str, ...], errors: list[FieldE
             )
 
 
+def _spec_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: data[key] for key in SPEC_FIELDS if key in data}
+
+
+def _raise_with_spec(data: dict[str, Any], limits: Limits, errors: list[FieldError]) -> None:
+    """If the envelope of a body is wrong, report its spec's errors in the same answer.
+
+    When the envelope is right the spec is checked once, by the registry, on its way in.
+    """
+    if errors:
+        check_spec(data, limits, errors)
+        raise_if(errors, "invalid namespace")
+
+
 @dataclass(frozen=True, slots=True)
 class CreateRequest:
     id: str
-    spec: Spec
+    spec: dict[str, Any]  # the spec fields, checked by the registry
 
 
 def parse_create(body: object, limits: Limits) -> CreateRequest:
@@ -311,16 +321,14 @@ def parse_create(body: object, limits: Limits) -> CreateRequest:
             names.parse_id(ns_id, max_depth=limits.max_depth)
         except NsRootError as exc:
             errors.append(FieldError("/id", exc.rule or "id-syntax", exc.detail))
-    spec = check_spec(data, limits, errors)
-    raise_if(errors, "invalid namespace")
-    assert spec is not None
+    _raise_with_spec(data, limits, errors)
     assert isinstance(ns_id, str)
-    return CreateRequest(ns_id, spec)
+    return CreateRequest(ns_id, _spec_fields(data))
 
 
 @dataclass(frozen=True, slots=True)
 class ReplaceRequest:
-    spec: Spec
+    spec: dict[str, Any]  # the spec fields, checked by the registry
     expected_revision: int | None
 
 
@@ -338,10 +346,8 @@ def parse_replace(body: object, ns_id: str, limits: Limits) -> ReplaceRequest:
     expected = data.get("mod_revision")
     if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or expected < 1):
         errors.append(FieldError("/mod_revision", "type", "must be a positive integer"))
-    spec = check_spec(data, limits, errors)
-    raise_if(errors, "invalid namespace")
-    assert spec is not None
-    return ReplaceRequest(spec, expected)
+    _raise_with_spec(data, limits, errors)
+    return ReplaceRequest(_spec_fields(data), expected)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -322,7 +322,7 @@ class App:
                 continue  # created meanwhile by someone else: replace it
         raise Conflict(f'namespace "{ns_id}" was created and deleted concurrently; retry', expected=0, actual=0)
 
-    async def _put_create(self, ns_id: str, spec: records.Spec) -> Response:
+    async def _put_create(self, ns_id: str, spec: dict[str, Any]) -> Response:
         try:
             record = await self.registry.create(ns_id, spec, subject=ANONYMOUS)
         except (InvalidId, ParentNotFound) as exc:

@@ -75,6 +75,7 @@ class Written:
     revision: int
     record: Namespace | None = None
     deleted: tuple[str, ...] = ()
+    document: bytes | None = None  # ``record`` encoded as stored, when the backend has it
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,24 +6,26 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 INSERT INTO meta (key, value) VALUES ('revision', 0), ('compacted', 0);
 
--- namespaces: the current record of every live namespace, encoded as JSON.
--- parent is '' for a root so that "children of the roots" uses the same index.
-CREATE TABLE namespaces (
-    id           TEXT PRIMARY KEY,
-    parent       TEXT NOT NULL,
-    mod_revision INTEGER NOT NULL,
-    doc          BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX namespaces_by_parent ON namespaces (parent, id);
-
--- history: every version of every namespace; deleted = 1 marks a deletion (doc NULL).
+-- history: every version of every namespace, in commit order; deleted = 1 marks a
+-- deletion (doc NULL). Keyed by an append-only sequence so that a commit writes to the
+-- end of the table instead of dirtying pages all over it; looked up by (id, revision).
 CREATE TABLE history (
+    seq      INTEGER PRIMARY KEY,
     id       TEXT NOT NULL,
     revision INTEGER NOT NULL,
     parent   TEXT NOT NULL,
     deleted  INTEGER NOT NULL,
-    doc      BLOB,
-    PRIMARY KEY (id, revision)
-) WITHOUT ROWID;
-CREATE INDEX history_by_revision ON history (revision);
+    doc      BLOB
+);
+CREATE UNIQUE INDEX history_by_id ON history (id, revision);
 CREATE INDEX history_by_parent ON history (parent, id, revision);
+
+-- namespaces: the live namespaces; seq points at the history row holding the current
+-- record (stored once). parent is '' for a root, so "children of the roots" uses the index.
+CREATE TABLE namespaces (
+    id           TEXT PRIMARY KEY,
+    parent       TEXT NOT NULL,
+    mod_revision INTEGER NOT NULL,
+    seq          INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX namespaces_by_parent ON namespaces (parent, id);
