@@ -6,8 +6,9 @@
 What it measures (the server pinned to core 0 with taskset, wrk pinned to core 1):
 
 1. ``GET /v1/namespaces/{id}`` of random ones of 10,000 preloaded namespaces, at 64 and
-   256 connections; beside it, a bare ASGI app returning the same bytes on the same
-   server with the same settings (``bench/bare_app.py``), and the ratio.
+   256 connections; beside it, bare apps returning the same bytes on the same server with
+   the same settings (``bench/bare_app.py``): on ASGI, and on RSGI (the interface
+   ``nsroot serve`` uses), and the ratios to each.
 2. In-process ``Registry.get`` on one core (no HTTP).
 3. Durable creates (each answered after its commit) from 256 connections; beside it,
    raw ``sqlite3`` inserting one row per commit with the same durability setting.
@@ -107,26 +108,10 @@ def nsroot_server(db: Path, port: int, durability: str) -> Served:
     return Served(command, {"NSROOT_CONFIG": ""}, "/readyz", port)
 
 
-def bare_server(body: Path, port: int) -> Served:
-    command = [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "asgi",
-        "--loop",
-        "uvloop",
-        "--http",
-        "1",
-        "--no-ws",
-        "--workers",
-        "1",
-        "--log-level",
-        "error",
-        "--port",
-        str(port),
-        "bare_app:app",
-    ]
+def bare_server(body: Path, port: int, interface: str) -> Served:
+    target = "bare_app:app" if interface == "asgi" else "bare_app:rsgi_app"
+    command = [sys.executable, "-m", "granian", "--interface", interface, "--loop", "uvloop", "--http", "1"]
+    command += ["--no-ws", "--workers", "1", "--log-level", "error", "--port", str(port), target]
     return Served(command, {"NSROOT_BARE_BODY": str(body), "PYTHONPATH": str(HERE)}, "/", port)
 
 
@@ -277,9 +262,12 @@ def main() -> None:
         # 1. GET over HTTP, ns-root and the bare app, alternating runs
         get_runs: dict[str, list[dict[str, Any]]] = {}
         for _ in range(repeat):
-            for name in ("nsroot", "bare"):
+            for name in ("nsroot", "bare", "rsgi"):
                 port = free_port()
-                served = nsroot_server(db, port, args.durability) if name == "nsroot" else bare_server(body_file, port)
+                if name == "nsroot":
+                    served = nsroot_server(db, port, args.durability)
+                else:
+                    served = bare_server(body_file, port, "asgi" if name == "bare" else "rsgi")
                 try:
                     url = f"http://127.0.0.1:{port}"
                     wrk(url, 64, warm, "get.lua")
@@ -298,9 +286,9 @@ def main() -> None:
             for key, runs in get_runs.items()
         }
         for conns in (64, 256):
-            results["get"][f"ratio_{conns}"] = (
-                results["get"][f"nsroot_{conns}"]["rps"] / results["get"][f"bare_{conns}"]["rps"]
-            )
+            nsroot_rps = results["get"][f"nsroot_{conns}"]["rps"]
+            results["get"][f"ratio_{conns}"] = nsroot_rps / results["get"][f"bare_{conns}"]["rps"]
+            results["get"][f"ratio_rsgi_{conns}"] = nsroot_rps / results["get"][f"rsgi_{conns}"]["rps"]
 
         # 3. durable creates over HTTP, and raw sqlite3 one-commit-per-insert
         create_runs, raw = [], []
@@ -338,11 +326,12 @@ def main() -> None:
     g, c = results["get"], results["create"]
     print("| measure | ns-root | baseline (same run) | ratio |\n|---|---|---|---|")
     for conns in (64, 256):
-        n, b = g[f"nsroot_{conns}"], g[f"bare_{conns}"]
+        n, b, r = g[f"nsroot_{conns}"], g[f"bare_{conns}"], g[f"rsgi_{conns}"]
         print(
             f"| GET /v1/namespaces/{{id}}, {conns} conns | {n['rps']:,.0f} req/s, P50 {n['p50_ms']:.2f} ms, "
-            f"P99 {n['p99_ms']:.2f} ms | bare ASGI {b['rps']:,.0f} req/s, P99 {b['p99_ms']:.2f} ms | "
-            f"{g[f'ratio_{conns}']:.2f} |"
+            f"P99 {n['p99_ms']:.2f} ms | bare ASGI {b['rps']:,.0f} req/s, P99 {b['p99_ms']:.2f} ms; "
+            f"bare RSGI {r['rps']:,.0f} req/s, P99 {r['p99_ms']:.2f} ms | "
+            f"{g[f'ratio_{conns}']:.2f} of ASGI, {g[f'ratio_rsgi_{conns}']:.2f} of RSGI |"
         )
     print(f"| in-process Registry.get | {results['inprocess_get_per_s']:,.0f}/s | | |")
     print(

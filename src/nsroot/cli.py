@@ -168,7 +168,7 @@ def run_server(config: Config) -> None:
         "nsroot.http.app:app_from_env",
         address=config.host,
         port=config.port,
-        interface=Interfaces.ASGI,
+        interface=Interfaces.RSGI,
         workers=config.workers,
         factory=True,
         loop=Loops.uvloop,

@@ -8,6 +8,7 @@ Handlers only translate: query and body in, one registry call, JSON or problem+j
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,7 +40,7 @@ from nsroot.registry import Registry
 log = logging.getLogger(__name__)
 
 ANONYMOUS: Final = "anonymous"  # the subject of every request until authentication exists
-REVISION_HEADER: Final = b"nsroot-revision"
+REVISION_HEADER: Final = "nsroot-revision"
 NAMESPACES: Final = "/v1/namespaces"
 _PREFIX: Final = NAMESPACES + "/"
 _HISTORY: Final = "/history"
@@ -49,8 +50,20 @@ _HISTORY: Final = "/history"
 class Response:
     status: int
     body: bytes
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    content_type: bytes | None = JSON
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str | None = JSON
+
+    def header_list(self) -> list[tuple[str, str]]:
+        """Every header to send, content type first."""
+        headers = self.headers
+        if self.status == 413:  # the rest of a body we did not read may still be coming: end the connection
+            headers.append(("connection", "close"))
+        if self.content_type is not None:
+            headers = [("content-type", self.content_type), *headers]
+        return headers
+
+    def payload(self, method: str) -> bytes:
+        return b"" if method == "HEAD" else self.body  # HEAD: as GET without the body (RFC 9110 9.3.2)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -74,26 +87,22 @@ class HistoryBody(msgspec.Struct):
     revision: int
 
 
-def _etag(revision: int) -> bytes:
-    return b'"%d"' % revision
-
-
 def _record_response(record: Namespace, status: int = 200) -> Response:
-    tag = str(record.mod_revision).encode()
-    headers = [(b"etag", b'"' + tag + b'"'), (REVISION_HEADER, tag)]
+    tag = str(record.mod_revision)
+    headers = [("etag", f'"{tag}"'), (REVISION_HEADER, tag)]
     if status == 201:
-        headers.append((b"location", (_PREFIX + record.id).encode()))
+        headers.append(("location", _PREFIX + record.id))
     return Response(status, encode(record), headers)
 
 
 def _json(value: Any, revision: int | None = None, status: int = 200) -> Response:
-    headers = [] if revision is None else [(REVISION_HEADER, str(revision).encode())]
+    headers = [] if revision is None else [(REVISION_HEADER, str(revision))]
     return Response(status, encode(value), headers)
 
 
 def _if_match(request: Request) -> tuple[bool, int | None]:
     """(present, expected revision) from If-Match; ``*`` is present with no revision."""
-    value = request.header(b"if-match")
+    value = request.header("if-match")
     if value is None:
         return False, None
     tag = value.strip()
@@ -113,7 +122,7 @@ def _if_match(request: Request) -> tuple[bool, int | None]:
 
 def _none_match(request: Request, mod_revision: int) -> bool:
     """Whether If-None-Match names the current version (weak comparison, RFC 9110 13.1.2)."""
-    value = request.header(b"if-none-match")
+    value = request.header("if-none-match")
     if value is None:
         return False
     current = str(mod_revision)
@@ -165,14 +174,43 @@ class App:
         }
         self._history: dict[str, Handler] = {"GET": self.history}
 
-    # -- ASGI ------------------------------------------------------------------------
+    # -- server interfaces -------------------------------------------------------------
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """ASGI."""
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            request = Request.from_asgi(scope, receive, self.config.max_body_bytes)
+            response = await self.respond(request)
+            method = request.method
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.header_list()]
+            await send({"type": "http.response.start", "status": response.status, "headers": headers})
+            await send({"type": "http.response.body", "body": response.payload(method)})
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        """RSGI, granian's native interface: what ``nsroot serve`` runs."""
+        if scope.proto != "http":
+            return
+        request = Request.from_rsgi(scope, protocol, self.config.max_body_bytes)
+        response = await self.respond(request)
+        method = request.method
+        protocol.response_bytes(response.status, response.header_list(), response.payload(method))
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """RSGI startup: called once per worker before its loop serves."""
+        if self.manage_lifespan:
+            try:
+                loop.run_until_complete(self.registry.open())
+            except NsRootError as exc:
+                log.error("startup failed: %s", exc.detail)
+                raise SystemExit(1) from None
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """RSGI shutdown: after the worker's loop stopped serving."""
+        if self.manage_lifespan:
+            loop.run_until_complete(self.registry.close())
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -216,37 +254,27 @@ class App:
             method = "GET"
         return route, table.get(method), table
 
-    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def respond(self, request: Request) -> Response:
+        """The answer to one request: routed, handled, errors as problems, and measured."""
         started = time.perf_counter()
         metrics = self.metrics
         metrics.http_in_flight.value += 1
-        request = Request(scope, receive, self.config.max_body_bytes)
         route = "unmatched"
-        status = 500
         try:
-            try:
-                route, handler, table = self._match(request)
-                if handler is None:
-                    response = self._unrouted(request, table)
-                else:
-                    response = await handler(request)
-            except NsRootError as exc:
-                response = self._problem(exc, request)
-            except Exception:
-                log.exception("unhandled error answering %s %s", request.method, request.path)
-                response = self._problem(NsRootError("internal error; the server log has the details"), request)
-            status = response.status
-            headers = response.headers
-            if status == 413:  # the rest of a body we did not read may still be coming: end the connection
-                headers.append((b"connection", b"close"))
-            if response.content_type is not None:
-                headers = [(b"content-type", response.content_type), *headers]
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            # HEAD is answered as GET without the body (RFC 9110 9.3.2)
-            await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else response.body})
+            route, handler, table = self._match(request)
+            if handler is None:
+                response = self._unrouted(request, table)
+            else:
+                response = await handler(request)
+        except NsRootError as exc:
+            response = self._problem(exc, request)
+        except Exception:
+            log.exception("unhandled error answering %s %s", request.method, request.path)
+            response = self._problem(NsRootError("internal error; the server log has the details"), request)
         finally:
             metrics.http_in_flight.value -= 1
-            metrics.observe_http(request.method, route, status, time.perf_counter() - started)
+        metrics.observe_http(request.method, route, response.status, time.perf_counter() - started)
+        return response
 
     def _unrouted(self, request: Request, table: dict[str, Handler]) -> Response:
         if not table:
@@ -254,7 +282,7 @@ class App:
         allowed = ", ".join(sorted({*table, *(("HEAD",) if "GET" in table else ())}))
         problem = NsRootError(f"{request.method} is not allowed here; allowed: {allowed}", field="method")
         response = self._problem(problem, request, status=405, slug="method-not-allowed", title="Method not allowed")
-        response.headers.append((b"allow", allowed.encode()))
+        response.headers.append(("allow", allowed))
         return response
 
     @staticmethod
@@ -280,17 +308,16 @@ class App:
         return _record_response(record, 201)
 
     async def get(self, request: Request) -> Response:
-        query = request.check_query(("revision",)) if request.scope["query_string"] else {}
+        query = request.check_query(("revision",)) if request.query_string else {}
         revision = int_param(query, "revision", error=InvalidRevision)
         if revision is not None:
             record = await self.registry.get(request.params["id"], revision=revision)
             response = _record_response(record)
-            response.headers[1] = (REVISION_HEADER, str(revision).encode())
+            response.headers[1] = (REVISION_HEADER, str(revision))
             return response
         document = await self.registry.get_document(request.params["id"])
-        tag = _etag(document.mod_revision)
-        headers = [(b"etag", tag), (REVISION_HEADER, str(document.revision).encode())]
-        if b"if-none-match" in request.headers and _none_match(request, document.mod_revision):
+        headers = [("etag", f'"{document.mod_revision}"'), (REVISION_HEADER, str(document.revision))]
+        if _none_match(request, document.mod_revision):
             return Response(304, b"", headers, None)
         return Response(200, document.body, headers)
 
@@ -298,7 +325,7 @@ class App:
         request.check_query(())
         ns_id = request.params["id"]
         has_if_match, expected = _if_match(request)
-        create_only = (request.header(b"if-none-match") or "").strip() == "*"
+        create_only = (request.header("if-none-match") or "").strip() == "*"
         parsed = records.parse_replace(await request.json(), ns_id, self.registry.limits)
         if create_only:
             try:
@@ -422,7 +449,7 @@ class App:
         return _json({"status": "ready"})
 
     async def prometheus(self, request: Request) -> Response:
-        return Response(200, self.metrics.exposition(), [], METRICS_CONTENT_TYPE.encode())
+        return Response(200, self.metrics.exposition(), [], METRICS_CONTENT_TYPE)
 
     async def openapi(self, request: Request) -> Response:
         return Response(200, self._openapi, [], JSON)

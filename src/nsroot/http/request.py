@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -11,8 +11,8 @@ import msgspec
 from nsroot.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from nsroot.records import parse_decimal
 
-JSON: Final = b"application/json"
-PROBLEM_JSON: Final = b"application/problem+json"
+JSON: Final = "application/json"
+PROBLEM_JSON: Final = "application/problem+json"
 MERGE_PATCH_JSON: Final = "application/merge-patch+json"
 
 Scope = dict[str, Any]
@@ -25,29 +25,72 @@ _FALSE: Final = ("false", "0", "no")
 
 
 class Request:
-    """What a handler needs of one HTTP request; the body is read on demand, within a limit."""
+    """What a handler needs of one HTTP request, from either server interface.
 
-    __slots__ = ("_query", "headers", "max_body", "method", "params", "path", "receive", "scope")
+    ``nsroot serve`` runs the app on granian's RSGI interface (its native one, and the
+    faster: docs/benchmarks.md); any ASGI server, and the in-process tests, use ASGI.
+    The body is read on demand, within a limit.
+    """
 
-    def __init__(self, scope: Scope, receive: Any, max_body: int) -> None:
-        self.scope = scope
-        self.receive = receive
-        self.method: str = scope["method"]
-        self.path: str = scope["path"]
+    __slots__ = ("_chunks", "_header", "_query", "max_body", "method", "params", "path", "query_string")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query_string: str,
+        header: Callable[[str], str | None],
+        chunks: Callable[[], AsyncIterator[bytes]],
+        max_body: int,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query_string = query_string
         self.max_body = max_body
         self.params: dict[str, str] = {}
-        self.headers: dict[bytes, bytes] = dict(scope["headers"])
+        self._header = header
+        self._chunks = chunks
         self._query: dict[str, str] | None = None
 
-    def header(self, name: bytes) -> str | None:
-        value = self.headers.get(name)
-        return None if value is None else value.decode("latin-1")
+    @classmethod
+    def from_asgi(cls, scope: Scope, receive: Any, max_body: int) -> Request:
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+
+        def header(name: str) -> str | None:
+            wanted = name.encode("latin-1")
+            for key, value in raw:
+                if key == wanted:
+                    return value.decode("latin-1")
+            return None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise InvalidInput("client disconnected before sending the whole body", rule="complete-body")
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+
+        query = scope.get("query_string", b"").decode("latin-1")
+        return cls(scope["method"], scope["path"], query, header, chunks, max_body)
+
+    @classmethod
+    def from_rsgi(cls, scope: Any, protocol: Any, max_body: int) -> Request:
+        async def chunks() -> AsyncIterator[bytes]:
+            async for chunk in protocol:
+                yield chunk
+
+        return cls(scope.method, scope.path, scope.query_string, scope.headers.get, chunks, max_body)
+
+    def header(self, name: str) -> str | None:
+        """A request header by its lower-case name."""
+        return self._header(name)
 
     @property
     def query(self) -> dict[str, str]:
         if self._query is None:
-            raw = self.scope.get("query_string", b"").decode("latin-1")
-            pairs = parse_qsl(raw, keep_blank_values=True)
+            pairs = parse_qsl(self.query_string, keep_blank_values=True)
             query: dict[str, str] = {}
             for key, value in pairs:
                 if key in query:
@@ -75,23 +118,17 @@ class Request:
         so the client is reading when the 413 arrives; a client whose send blocks on a
         server that stopped reading would see a connection reset instead of the answer.
         """
-        declared = self.headers.get(b"content-length")
-        expected = parse_decimal(declared.decode("latin-1")) if declared is not None else None
+        declared = self.header("content-length")
+        expected = parse_decimal(declared) if declared is not None else None
         if expected is not None and expected > self.max_body + DRAIN_LIMIT:
             raise self._too_large(expected)
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise InvalidInput("client disconnected before sending the whole body", rule="complete-body")
-            chunk = message.get("body", b"")
+        async for chunk in self._chunks():
             size += len(chunk)
             if size <= self.max_body:
                 chunks.append(chunk)
             elif size > self.max_body + DRAIN_LIMIT:
-                break
-            if not message.get("more_body", False):
                 break
         if size > self.max_body:
             raise self._too_large(expected if expected is not None else size)
@@ -107,7 +144,7 @@ class Request:
 
     async def json(self, *media_types: str) -> Any:
         """The body decoded as JSON, after checking its media type."""
-        content_type = (self.header(b"content-type") or "application/json").split(";", 1)[0].strip().lower()
+        content_type = (self.header("content-type") or "application/json").split(";", 1)[0].strip().lower()
         accepted = media_types or ("application/json",)
         if content_type not in accepted:
             raise UnsupportedMediaType(
