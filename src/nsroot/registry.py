@@ -235,13 +235,22 @@ class Registry:
             raise NotFound(f'namespace "{ns_id}" does not exist')
         return records.decode_namespace(document.body)
 
-    @_measured("get")
     async def get_document(self, id: str) -> Document:
-        """The current record of ``id`` as stored JSON bytes, with its revisions."""
-        ns_id = self._id(id)
-        document = self.store.get_document(ns_id)
-        if document is None:
-            raise NotFound(f'namespace "{ns_id}" does not exist')
+        """The current record of ``id`` as stored JSON bytes, with its revisions.
+
+        The hottest call of the product (every HTTP GET): measured inline rather than
+        through ``_measured``, which costs a coroutine frame more.
+        """
+        started = time.perf_counter()
+        try:
+            ns_id = self._id(id)
+            document = self.store.get_document(ns_id)
+            if document is None:
+                raise NotFound(f'namespace "{ns_id}" does not exist')
+        except NsRootError as exc:
+            self.metrics.observe_operation("get", exc.slug, time.perf_counter() - started)
+            raise
+        self.metrics.observe_operation("get", "ok", time.perf_counter() - started)
         return document
 
     @_measured("get")

@@ -308,8 +308,10 @@ class App:
         return _record_response(record, 201)
 
     async def get(self, request: Request) -> Response:
-        query = request.check_query(("revision",)) if request.query_string else {}
-        revision = int_param(query, "revision", error=InvalidRevision)
+        revision = None
+        if request.query_string:
+            query = request.check_query(("revision",))
+            revision = int_param(query, "revision", error=InvalidRevision)
         if revision is not None:
             record = await self.registry.get(request.params["id"], revision=revision)
             response = _record_response(record)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -40,7 +40,7 @@ class Request:
         path: str,
         query_string: str,
         header: Callable[[str], str | None],
-        chunks: Callable[[], AsyncIterator[bytes]],
+        chunks: AsyncIterable[bytes],
         max_body: int,
     ) -> None:
         self.method = method
@@ -54,34 +54,15 @@ class Request:
 
     @classmethod
     def from_asgi(cls, scope: Scope, receive: Any, max_body: int) -> Request:
-        raw: list[tuple[bytes, bytes]] = scope["headers"]
-
-        def header(name: str) -> str | None:
-            wanted = name.encode("latin-1")
-            for key, value in raw:
-                if key == wanted:
-                    return value.decode("latin-1")
-            return None
-
-        async def chunks() -> AsyncIterator[bytes]:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise InvalidInput("client disconnected before sending the whole body", rule="complete-body")
-                yield message.get("body", b"")
-                if not message.get("more_body", False):
-                    return
-
         query = scope.get("query_string", b"").decode("latin-1")
-        return cls(scope["method"], scope["path"], query, header, chunks, max_body)
+        return cls(
+            scope["method"], scope["path"], query, _ASGIHeaders(scope["headers"]).get, _ASGIBody(receive), max_body
+        )
 
     @classmethod
     def from_rsgi(cls, scope: Any, protocol: Any, max_body: int) -> Request:
-        async def chunks() -> AsyncIterator[bytes]:
-            async for chunk in protocol:
-                yield chunk
-
-        return cls(scope.method, scope.path, scope.query_string, scope.headers.get, chunks, max_body)
+        # The RSGI protocol object is itself an async iterable of body chunks.
+        return cls(scope.method, scope.path, scope.query_string, scope.headers.get, protocol, max_body)
 
     def header(self, name: str) -> str | None:
         """A request header by its lower-case name."""
@@ -124,7 +105,7 @@ class Request:
             raise self._too_large(expected)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in self._chunks():
+        async for chunk in self._chunks:
             size += len(chunk)
             if size <= self.max_body:
                 chunks.append(chunk)
@@ -161,6 +142,36 @@ class Request:
             raise InvalidInput(f"the body is not valid JSON: {exc}", field="body", rule="json-syntax") from exc
         except RecursionError as exc:
             raise InvalidInput("the body is nested too deeply", field="body", rule="json-depth") from exc
+
+
+class _ASGIHeaders:
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw
+
+    def get(self, name: str) -> str | None:
+        wanted = name.encode("latin-1")
+        for key, value in self.raw:
+            if key == wanted:
+                return value.decode("latin-1")
+        return None
+
+
+class _ASGIBody:
+    __slots__ = ("receive",)
+
+    def __init__(self, receive: Any) -> None:
+        self.receive = receive
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise InvalidInput("client disconnected before sending the whole body", rule="complete-body")
+            yield message.get("body", b"")
+            if not message.get("more_body", False):
+                return
 
 
 def int_param(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from nsroot.records import Namespace, Spec
 
@@ -78,9 +78,11 @@ class Written:
     document: bytes | None = None  # ``record`` encoded as stored, when the backend has it
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A stored record as encoded JSON, for answering without re-encoding."""
+class Document(NamedTuple):
+    """A stored record as encoded JSON, for answering without re-encoding.
+
+    A NamedTuple rather than a frozen dataclass: one is built per GET, and it is three
+    times cheaper to build."""
 
     body: bytes
     mod_revision: int
