@@ -660,3 +660,12 @@ def test_serve_with_an_unusable_db_fails_cleanly(tmp_path: Path) -> None:
     result = run("serve", "--db", str(directory), "--port", str(free_port()), "--log-level", "warning")
     assert result.code != 0, result
     assert "cannot open SQLite database" in result.err
+
+
+def test_serve_refuses_a_port_in_use(cli_server: ServerProcess, tmp_path: Path) -> None:
+    """granian binds with SO_REUSEPORT; a second server on the same port must not start beside the first."""
+    result = run("serve", "--db", str(tmp_path / "other.db"), "--port", str(cli_server.port), "--log-level", "warning")
+    assert result.code == 6, result
+    assert f"cannot listen on 127.0.0.1:{cli_server.port}" in result.err
+    assert "Traceback" not in result.err
+    assert not (tmp_path / "other.db").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -152,7 +153,24 @@ def serve(config_file: Path | None, **flags: Any) -> None:
     except errors.NsRootError as exc:
         _fail(exc)
         return
+    try:
+        _check_port(config.host, config.port)
+    except errors.NsRootError as exc:
+        _fail(exc)
+        return
     run_server(config)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another server listens on. granian binds with SO_REUSEPORT, which
+    would otherwise let a second server start there and silently take half the traffic."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed server's TIME_WAIT is fine
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise errors.Unavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def run_server(config: Config) -> None:
