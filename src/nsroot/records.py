@@ -97,6 +97,49 @@ class Spec:
         }
 
 
+def first_version(ns_id: str, spec: Spec, subject: str, revision: int, now: str) -> Namespace:
+    """The record a create commits at ``revision``; the owner defaults to the creator."""
+    return Namespace(
+        id=ns_id,
+        parent=names.parent_of(ns_id),
+        kind=spec.kind,
+        owner=spec.owner or subject,
+        state=spec.state,
+        labels=spec.labels,
+        annotations=spec.annotations,
+        metadata=spec.metadata,
+        create_revision=revision,
+        mod_revision=revision,
+        version=1,
+        created_at=now,
+        created_by=subject,
+        updated_at=now,
+        updated_by=subject,
+    )
+
+
+def next_version(current: Namespace, spec: Spec, subject: str, revision: int, now: str) -> Namespace:
+    """The record a change of ``current`` to ``spec`` commits at ``revision``; without an
+    owner in the spec the current owner stays."""
+    return Namespace(
+        id=current.id,
+        parent=current.parent,
+        kind=spec.kind,
+        owner=spec.owner or current.owner,
+        state=spec.state,
+        labels=spec.labels,
+        annotations=spec.annotations,
+        metadata=spec.metadata,
+        create_revision=current.create_revision,
+        mod_revision=revision,
+        version=current.version + 1,
+        created_at=current.created_at,
+        created_by=current.created_by,
+        updated_at=now,
+        updated_by=subject,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Size limits applied to specs. Defaults are documented in docs/configuration.md."""

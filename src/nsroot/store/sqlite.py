@@ -55,7 +55,7 @@ from nsroot.errors import (
     ParentNotFound,
     Unavailable,
 )
-from nsroot.records import Namespace, decode_namespace, encode
+from nsroot.records import Namespace, decode_namespace, encode, first_version, next_version
 from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Update, Version, Write, Written
 
 log = logging.getLogger(__name__)
@@ -433,24 +433,7 @@ class SQLiteStore:
                 field="/id",
                 rule="parent-exists",
             )
-        spec = op.spec
-        record = Namespace(
-            id=op.id,
-            parent=parent,
-            kind=spec.kind,
-            owner=spec.owner or op.subject,
-            state=spec.state,
-            labels=spec.labels,
-            annotations=spec.annotations,
-            metadata=spec.metadata,
-            create_revision=revision,
-            mod_revision=revision,
-            version=1,
-            created_at=now,
-            created_by=op.subject,
-            updated_at=now,
-            updated_by=op.subject,
-        )
+        record = first_version(op.id, op.spec, op.subject, revision, now)
         return Written(revision, record, document=self._store(conn, record, insert=True))
 
     @staticmethod
@@ -472,23 +455,7 @@ class SQLiteStore:
         doc, _ = self._current(conn, op.id, op.expected)
         current = decode_namespace(doc)
         spec = op.spec if isinstance(op, Replace) else op.change(current)
-        record = Namespace(
-            id=current.id,
-            parent=current.parent,
-            kind=spec.kind,
-            owner=spec.owner or current.owner,
-            state=spec.state,
-            labels=spec.labels,
-            annotations=spec.annotations,
-            metadata=spec.metadata,
-            create_revision=current.create_revision,
-            mod_revision=revision,
-            version=current.version + 1,
-            created_at=current.created_at,
-            created_by=current.created_by,
-            updated_at=now,
-            updated_by=op.subject,
-        )
+        record = next_version(current, spec, op.subject, revision, now)
         return Written(revision, record, document=self._store(conn, record, insert=False))
 
     def _apply_delete(self, conn: sqlite3.Connection, op: Delete, revision: int) -> Written:
