@@ -118,6 +118,9 @@ def _connect(path: Path, options: SQLiteOptions) -> sqlite3.Connection:
 
 
 def _scope_sql(scope: Scope, table: str) -> tuple[str, tuple[str, ...]]:
+    if scope.children_of:  # the id range lets history, which has no parent index, use its id index
+        lo, hi = names.subtree_bounds(scope.children_of)
+        return f"({table}.id > ? AND {table}.id < ? AND {table}.parent = ?)", (lo, hi, scope.children_of)
     if scope.children_of is not None:
         return f"{table}.parent = ?", (scope.children_of,)
     if scope.prefix is not None:
