@@ -90,7 +90,7 @@ _Job = tuple[Write | _Compact, asyncio.Future[Any]]
 
 _GET_CURRENT: Final = (
     "SELECT h.doc, n.mod_revision, (SELECT value FROM meta WHERE key = 'revision') "
-    "FROM namespaces n JOIN history h ON h.seq = n.seq WHERE n.id = ?"
+    "FROM namespaces n JOIN history h ON h.id = n.id AND h.revision = n.mod_revision WHERE n.id = ?"
 )
 
 
@@ -408,27 +408,16 @@ class SQLiteStore:
         return self._apply_delete(conn, op, revision)
 
     @staticmethod
-    def _store(conn: sqlite3.Connection, record: Namespace, *, insert: bool) -> bytes:
+    def _keep(conn: sqlite3.Connection, record: Namespace) -> bytes:
+        """Append ``record`` to history; returns it encoded."""
         doc = encode(record)
-        parent = record.parent or ""
-        seq = conn.execute(
+        conn.execute(
             "INSERT INTO history (id, revision, parent, deleted, doc) VALUES (?, ?, ?, 0, ?)",
-            (record.id, record.mod_revision, parent, doc),
-        ).lastrowid
-        if insert:
-            conn.execute(
-                "INSERT INTO namespaces (id, parent, mod_revision, seq) VALUES (?, ?, ?, ?)",
-                (record.id, parent, record.mod_revision, seq),
-            )
-        else:
-            conn.execute(
-                "UPDATE namespaces SET mod_revision = ?, seq = ? WHERE id = ?", (record.mod_revision, seq, record.id)
-            )
+            (record.id, record.mod_revision, record.parent or "", doc),
+        )
         return doc
 
     def _apply_create(self, conn: sqlite3.Connection, op: Create, revision: int, now: str) -> Written:
-        if conn.execute("SELECT 1 FROM namespaces WHERE id = ?", (op.id,)).fetchone():
-            raise AlreadyExists(f'namespace "{op.id}" already exists', field="/id", rule="unique-id")
         parent = names.parent_of(op.id)
         if parent is not None and not conn.execute("SELECT 1 FROM namespaces WHERE id = ?", (parent,)).fetchone():
             raise ParentNotFound(
@@ -436,13 +425,21 @@ class SQLiteStore:
                 field="/id",
                 rule="parent-exists",
             )
+        try:  # the primary key is the existence check: one statement fewer per create
+            conn.execute(
+                "INSERT INTO namespaces (id, parent, mod_revision) VALUES (?, ?, ?)", (op.id, parent or "", revision)
+            )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f'namespace "{op.id}" already exists', field="/id", rule="unique-id") from None
         record = first_version(op.id, op.spec, op.subject, revision, now)
-        return Written(revision, record, document=self._store(conn, record, insert=True))
+        return Written(revision, record, document=self._keep(conn, record))
 
     @staticmethod
     def _current(conn: sqlite3.Connection, ns_id: str, expected: int | None) -> tuple[bytes, int]:
         row = conn.execute(
-            "SELECT h.doc, n.mod_revision FROM namespaces n JOIN history h ON h.seq = n.seq WHERE n.id = ?", (ns_id,)
+            "SELECT h.doc, n.mod_revision FROM namespaces n "
+            "JOIN history h ON h.id = n.id AND h.revision = n.mod_revision WHERE n.id = ?",
+            (ns_id,),
         ).fetchone()
         if row is None:
             raise NotFound(f'namespace "{ns_id}" does not exist')
@@ -459,7 +456,8 @@ class SQLiteStore:
         current = decode_namespace(doc)
         spec = op.spec if isinstance(op, Replace) else op.change(current)
         record = next_version(current, spec, op.subject, revision, now)
-        return Written(revision, record, document=self._store(conn, record, insert=False))
+        conn.execute("UPDATE namespaces SET mod_revision = ? WHERE id = ?", (revision, record.id))
+        return Written(revision, record, document=self._keep(conn, record))
 
     def _apply_delete(self, conn: sqlite3.Connection, op: Delete, revision: int) -> Written:
         self._current(conn, op.id, op.expected)
@@ -612,7 +610,7 @@ class SQLiteStore:
             where, params = _scope_sql(scope, "n" if latest else "h")
             if latest:
                 sql = (
-                    f"SELECT h.doc FROM namespaces n JOIN history h ON h.seq = n.seq "
+                    f"SELECT h.doc FROM namespaces n JOIN history h ON h.id = n.id AND h.revision = n.mod_revision "
                     f"WHERE {where} AND n.id > ? ORDER BY n.id LIMIT ?"
                 )
                 args: tuple[Any, ...] = (*params, after or "", limit)

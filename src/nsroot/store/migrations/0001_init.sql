@@ -21,12 +21,12 @@ CREATE UNIQUE INDEX history_by_id ON history (id, revision);
 -- No index by parent: a past listing of children scans its parent's id range instead,
 -- which spares every write one more index insert.
 
--- namespaces: the live namespaces; seq points at the history row holding the current
--- record (stored once). parent is '' for a root, so "children of the roots" uses the index.
+-- namespaces: the live namespaces; (id, mod_revision) finds the history row holding the
+-- current record (stored once). parent is '' for a root, so "children of the roots" uses
+-- the index.
 CREATE TABLE namespaces (
     id           TEXT PRIMARY KEY,
     parent       TEXT NOT NULL,
-    mod_revision INTEGER NOT NULL,
-    seq          INTEGER NOT NULL
+    mod_revision INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX namespaces_by_parent ON namespaces (parent, id);
