@@ -309,3 +309,24 @@ async def test_update_computes_inside_the_transaction(store: Store) -> None:
         await store.write(Update("a", add_label(99), SUBJECT, expected=1))
     with pytest.raises(NotFound):
         await store.write(Update("b", add_label(1), SUBJECT))
+
+
+async def test_a_batch_sees_its_own_deletes(store: Store) -> None:
+    await create(store, "p")
+    assert store.get_document("p") is not None  # now cached, where the store keeps a cache
+    deleted, orphan = await asyncio.gather(
+        store.write(Delete("p", SUBJECT)),
+        store.write(Create("p.child", spec(), SUBJECT)),  # committed in the same group as the delete
+        return_exceptions=True,
+    )
+    assert not isinstance(deleted, BaseException)
+    assert isinstance(orphan, ParentNotFound)
+    assert store.get_document("p.child") is None
+    await create(store, "q")
+    child, refused = await asyncio.gather(
+        store.write(Create("q.child", spec(), SUBJECT)),
+        store.write(Delete("q", SUBJECT)),
+        return_exceptions=True,
+    )
+    assert not isinstance(child, BaseException)
+    assert isinstance(refused, NotEmpty)
