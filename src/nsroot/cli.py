@@ -175,6 +175,8 @@ def _check_port(host: str, port: int) -> None:
 
 def run_server(config: Config) -> None:
     """Serve ``config`` with granian; workers build the app from the NSROOT_* it sets."""
+    # granian is imported here, not at the top: the client commands never need it and
+    # start faster without it.
     from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
     from granian.log import LogLevels
     from granian.server import Server

@@ -19,7 +19,7 @@ from typing import Any, Final
 import msgspec
 
 from nsroot import records
-from nsroot.config import Config
+from nsroot.config import Config, load_config
 from nsroot.errors import (
     PROBLEM_BASE,
     AlreadyExists,
@@ -35,8 +35,10 @@ from nsroot.errors import (
 from nsroot.http import openapi
 from nsroot.http.request import JSON, MERGE_PATCH_JSON, PROBLEM_JSON, Request, bool_param, int_param
 from nsroot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from nsroot.metrics import Metrics
 from nsroot.records import Namespace, encode
 from nsroot.registry import Registry
+from nsroot.store.sqlite import SQLiteOptions, SQLiteStore
 
 log = logging.getLogger(__name__)
 
@@ -462,9 +464,6 @@ class App:
 
 def create_app(config: Config) -> App:
     """The app for ``config`` on the embedded SQLite store; the lifespan opens it."""
-    from nsroot.metrics import Metrics
-    from nsroot.store.sqlite import SQLiteOptions, SQLiteStore
-
     metrics = Metrics()
     store = SQLiteStore(
         SQLiteOptions(
@@ -481,8 +480,6 @@ def create_app(config: Config) -> App:
 
 def app_from_env() -> App:
     """The factory ``nsroot serve`` gives the server: configuration from ``NSROOT_*``."""
-    from nsroot.config import load_config
-
     config = load_config()
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A request allocates a few dozen short-lived containers; at the default threshold
