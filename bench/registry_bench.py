@@ -105,7 +105,7 @@ def nsroot_server(db: Path, port: int, durability: str) -> Served:
         "--durability",
         durability,
     ]
-    return Served(command, {"NSROOT_CONFIG": ""}, "/readyz", port)
+    return Served(command, {"NSROOT_CONFIG": "", "NSROOT_SCHEMALESS_KINDS": "true"}, "/readyz", port)
 
 
 def bare_server(body: Path, port: int, interface: str) -> Served:
@@ -155,7 +155,7 @@ def wrk(url: str, connections: int, seconds: int, script: str, env: dict[str, st
 async def preload(db: Path, durability: str) -> bytes:
     """Create bench and PRELOAD children in-process; return one GET body for the bare app."""
     store = SQLiteStore(SQLiteOptions(db, durability=durability))  # type: ignore[arg-type]
-    async with Registry(store) as registry:
+    async with Registry(store, schemaless_kinds=True) as registry:
         await registry.create("bench", {"kind": "team"}, subject="bench")
         await registry.create("bench.load", {"kind": "team"}, subject="bench")
         for start in range(0, PRELOAD, 1000):
@@ -181,7 +181,7 @@ async def inprocess_get(db: Path, seconds: float) -> float:
     """Registry.get of random preloaded namespaces, one caller, for ``seconds``."""
     store = SQLiteStore(SQLiteOptions(db))
     ids = [f"bench.n{i}" for i in range(PRELOAD)]
-    async with Registry(store, metrics=Metrics()) as registry:
+    async with Registry(store, metrics=Metrics(), schemaless_kinds=True) as registry:
         for ns_id in ids:  # warm
             await registry.get(ns_id)
         done, index, started = 0, 0, time.perf_counter()

@@ -32,7 +32,8 @@ def db_path(tmp_path: Path) -> Path:
 async def registry(db_path: Path) -> AsyncIterator[Registry]:
     metrics = Metrics()
     store = SQLiteStore(SQLiteOptions(db_path), on_commit=metrics.observe_commit)
-    async with Registry(store, metrics=metrics) as opened:
+    # kinds name no schema in the tests of the registry core; the schema tests use `strict_registry`
+    async with Registry(store, metrics=metrics, schemaless_kinds=True) as opened:
         yield opened
 
 
@@ -67,6 +68,7 @@ class ServerProcess:
     db: Path
     port: int = field(default_factory=free_port)
     extra: tuple[str, ...] = ()
+    schemaless_kinds: bool = True
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -76,7 +78,12 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.log = self.db.with_suffix(".log")
-        env = {**os.environ, "NSROOT_CONFIG": "", "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "NSROOT_CONFIG": "",
+            "PYTHONUNBUFFERED": "1",
+            "NSROOT_SCHEMALESS_KINDS": str(self.schemaless_kinds).lower(),
+        }
         command = [
             sys.executable,
             "-m",

@@ -159,7 +159,7 @@ def _seed_pages(db: Path) -> None:
     """``pages`` with PAGES children, written in-process: group commit makes it quick."""
 
     async def go() -> None:
-        async with Registry(SQLiteStore(SQLiteOptions(db))) as registry:
+        async with Registry(SQLiteStore(SQLiteOptions(db)), schemaless_kinds=True) as registry:
             await registry.create("pages", {"kind": "team"}, subject="seed")
             await asyncio.gather(
                 *(registry.create(f"pages.n{i:04d}", {"kind": "t"}, subject="seed") for i in range(PAGES))

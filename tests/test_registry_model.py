@@ -102,7 +102,9 @@ class RegistryMachine(RuleBasedStateMachine):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="nsroot-model-"))
         self.loop = asyncio.new_event_loop()
-        self.registry = Registry(SQLiteStore(SQLiteOptions(self.tmp / "m.db", durability="process-crash")))
+        self.registry = Registry(
+            SQLiteStore(SQLiteOptions(self.tmp / "m.db", durability="process-crash")), schemaless_kinds=True
+        )
         self.run(self.registry.open())
         self.model = Model()
 

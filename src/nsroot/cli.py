@@ -29,8 +29,13 @@ EXIT_CODES: Final[tuple[tuple[type[errors.NsRootError], int], ...]] = (
     (errors.Conflict, 4),
     (errors.NotEmpty, 4),
     (errors.PreconditionFailed, 4),
+    (errors.IncompatibleSchema, 4),
+    (errors.SchemaInUse, 4),
     (errors.InvalidInput, 5),
     (errors.ParentNotFound, 5),
+    (errors.InvalidSchema, 5),
+    (errors.UnknownKind, 5),
+    (errors.SchemaViolation, 5),
     (errors.PayloadTooLarge, 5),
     (errors.Compacted, 5),
     (errors.Unavailable, 6),
@@ -146,6 +151,18 @@ def main(ctx: click.Context, url: str, token: str | None, timeout: float, as_jso
 @click.option("--workers", type=int, help="Worker processes [1].")
 @click.option("--log-level", type=click.Choice(LOG_LEVELS), help="Log level [info].")
 @click.option("--durability", type=click.Choice(["power-loss", "process-crash"]), help="What a commit survives.")
+@click.option(
+    "--schemaless-kinds/--no-schemaless-kinds",
+    default=None,
+    help="Accept kinds that name no registered schema [refused].",
+)
+@click.option(
+    "--schema-compatibility",
+    type=click.Choice(
+        ["NONE", "BACKWARD", "FORWARD", "FULL", "BACKWARD_TRANSITIVE", "FORWARD_TRANSITIVE", "FULL_TRANSITIVE"]
+    ),
+    help="Compatibility mode of schemas that set none [BACKWARD].",
+)
 def serve(config_file: Path | None, **flags: Any) -> None:
     """Run the ns-root server."""
     try:
@@ -418,6 +435,197 @@ def ns_history(ctx: click.Context, ns_id: str, limit: int | None) -> None:
             ("REV", "EVENT", "BY", "STATE", "LABELS"),
         ),
     )
+
+
+# -- schemas -------------------------------------------------------------------------
+
+MODES: Final = ("NONE", "BACKWARD", "FORWARD", "FULL", "BACKWARD_TRANSITIVE", "FORWARD_TRANSITIVE", "FULL_TRANSITIVE")
+
+
+def _json_file(path: str, what: str) -> Any:
+    """JSON from a file, or from standard input for ``-``."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=what) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"{path} is not valid JSON: {exc}", param_hint=what) from exc
+
+
+def _violations(errors_: list[dict[str, Any]], indent: str = "  ") -> str:
+    return "\n".join(
+        f"{indent}{e['instance_path'] or '/'}: {e['message']} [{e['keyword']} at {e['schema_path']}]" for e in errors_
+    )
+
+
+@main.group()
+def schema() -> None:
+    """Register, inspect and use JSON Schemas (the kinds of namespaces)."""
+
+
+@schema.command("add")
+@click.argument("name")
+@click.argument("file", metavar="FILE")
+@click.pass_context
+def schema_add(ctx: click.Context, name: str, file: str) -> None:
+    """Register the JSON Schema in FILE (- for stdin) as the next version of NAME."""
+    document = _json_file(file, "FILE")
+    found = _run(ctx, lambda c: c.register_schema(name, document))
+    _emit(ctx, found, lambda r: f"{r['name']} version {r['version']} ({r['uri']}) at revision {r['revision']}")
+
+
+@schema.command("get")
+@click.argument("name")
+@click.argument("version", default="latest")
+@click.pass_context
+def schema_get(ctx: click.Context, name: str, version: str) -> None:
+    """Show VERSION (default: latest) of schema NAME, with its document."""
+
+    def human(r: dict[str, Any]) -> str:
+        head = f"{r['name']} version {r['version']} ({r['state']}, {r['dialect']}), revision {r['revision']}"
+        return head + "\n" + json.dumps(r["schema"], indent=2)
+
+    _emit(ctx, _run(ctx, lambda c: c.schema_version(name, version)), human)
+
+
+@schema.command("ls")
+@click.argument("name", required=False)
+@click.pass_context
+def schema_ls(ctx: click.Context, name: str | None) -> None:
+    """List schemas, or the versions of schema NAME."""
+    if name is None:
+        _emit(
+            ctx,
+            _run(ctx, lambda c: c.schemas()),
+            lambda r: _table(
+                (
+                    (s["name"], str(s["latest_version"] or "-"), str(len(s["versions"])), s["compatibility"])
+                    for s in r["items"]
+                ),
+                ("NAME", "LATEST", "VERSIONS", "COMPATIBILITY"),
+            ),
+        )
+        return
+    _emit(
+        ctx,
+        _run(ctx, lambda c: c.schema_versions(name)),
+        lambda r: _table(
+            ((str(v["version"]), v["state"], v["dialect"], str(v["revision"]), v["created_by"]) for v in r["items"]),
+            ("VERSION", "STATE", "DIALECT", "REV", "BY"),
+        ),
+    )
+
+
+@schema.command("validate")
+@click.argument("name")
+@click.argument("file", metavar="FILE")
+@click.option("--version", type=click.IntRange(min=1), help="Validate against this version [latest].")
+@click.pass_context
+def schema_validate(ctx: click.Context, name: str, file: str, version: int | None) -> None:
+    """Validate the JSON document in FILE (an array: each element) against NAME.
+
+    Exits 0 when every document is valid, 5 otherwise."""
+    documents = _json_file(file, "FILE")
+    result = _run(ctx, lambda c: c.validate(name, documents, version=version))
+    results = result.get("results", [result])
+
+    def human(r: dict[str, Any]) -> str:
+        where = f"{r['schema']['name']} version {r['schema']['version']}"
+        lines = []
+        for i, outcome in enumerate(results):
+            label = f"document {i}: " if "results" in r else ""
+            lines.append(f"{label}{'valid' if outcome['valid'] else 'invalid'} against {where}")
+            if outcome["errors"]:
+                lines.append(_violations(outcome["errors"]))
+        return "\n".join(lines)
+
+    _emit(ctx, result, human)
+    if not all(o["valid"] for o in results):
+        sys.exit(5)
+
+
+@schema.command("check")
+@click.argument("name")
+@click.argument("file", metavar="FILE")
+@click.option("--version", type=click.IntRange(min=1), help="Compare with this version only.")
+@click.pass_context
+def schema_check(ctx: click.Context, name: str, file: str, version: int | None) -> None:
+    """Dry run: would FILE be accepted as the next version of NAME? Exits 4 if not."""
+    document = _json_file(file, "FILE")
+    report = _run(ctx, lambda c: c.check_schema(name, document, version=version))
+
+    def human(r: dict[str, Any]) -> str:
+        against = ", ".join(str(v) for v in r["compared_with"]) or "nothing (first version)"
+        head = f"{'compatible' if r['compatible'] else 'incompatible'} ({r['mode']}; compared with {against})"
+        return "\n".join([head, *(f"  {b['message']}" for b in r["breaking"])])
+
+    _emit(ctx, report, human)
+    if not report["compatible"]:
+        sys.exit(4)
+
+
+@schema.command("config")
+@click.argument("name")
+@click.option("--compatibility", type=click.Choice([*MODES, "DEFAULT"]), help="Set the mode (DEFAULT: inherit).")
+@click.pass_context
+def schema_config(ctx: click.Context, name: str, compatibility: str | None) -> None:
+    """Show or set the compatibility mode of schema NAME."""
+    if compatibility is None:
+        found = _run(ctx, lambda c: c.schema(name))
+    else:
+        mode = None if compatibility == "DEFAULT" else compatibility
+        found = _run(ctx, lambda c: c.configure_schema(name, mode))
+    inherited = " (the registry default)" if found["compatibility_inherited"] else ""
+    _emit(ctx, found, lambda r: f"{r['name']}: {r['compatibility']}{inherited}")
+
+
+@schema.command("deprecate")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--undo", is_flag=True, help="Mark the version active again.")
+@click.pass_context
+def schema_deprecate(ctx: click.Context, name: str, version: int, undo: bool) -> None:
+    """Mark VERSION of NAME deprecated (it keeps working; writes that use it are warned)."""
+    found = _run(ctx, lambda c: c.set_schema_state(name, version, "active" if undo else "deprecated"))
+    _emit(ctx, found, lambda r: f"{r['name']} version {r['version']} is {r['state']}")
+
+
+@schema.command("rm")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(min=1), required=False)
+@click.pass_context
+def schema_rm(ctx: click.Context, name: str, version: int | None) -> None:
+    """Delete VERSION of NAME, or without VERSION the whole schema (refused while in use)."""
+    found = _run(ctx, lambda c: c.delete_schema(name, version))
+    _emit(ctx, found, lambda r: f"deleted {r['name']} version(s) {', '.join(map(str, r['deleted'])) or '-'}")
+
+
+@schema.command("report")
+@click.argument("name")
+@click.argument("version", default="latest")
+@click.pass_context
+def schema_report(ctx: click.Context, name: str, version: str) -> None:
+    """List the namespaces of kind NAME whose metadata fails VERSION [latest]."""
+
+    async def collect(client: Client) -> dict[str, Any]:
+        items: list[dict[str, Any]] = []
+        cursor, scanned = None, 0
+        while True:
+            page = await client.schema_report(name, version, limit=1000, cursor=cursor)
+            items.extend(page["items"])
+            scanned += page["scanned"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return {**page, "items": items, "scanned": scanned}
+
+    def human(r: dict[str, Any]) -> str:
+        target = f"{r['schema']['name']} version {r['schema']['version']}"
+        head = f"{len(r['items'])} of {r['scanned']} namespaces fail {target}"
+        return "\n".join([head, *(f"{f['id']}:\n{_violations(f['errors'], '    ')}" for f in r["items"])])
+
+    _emit(ctx, _run(ctx, collect), human)
 
 
 # -- the store -----------------------------------------------------------------------

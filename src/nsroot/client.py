@@ -29,7 +29,9 @@ def _error(response: httpx.Response) -> NsRootError:
         body = {}
     detail = str(body.get("detail") or f"HTTP {response.status_code}: {response.text[:200]}")
     field, rule = body.get("field"), body.get("rule")
-    problems = [errors.FieldError(e["field"], e["rule"], e["detail"]) for e in body.get("errors", [])]
+    problems = [
+        errors.FieldError(e["field"], e["rule"], e["detail"], e.get("schema_path")) for e in body.get("errors", [])
+    ]
     kind = body.get("type", "")
     if kind == errors.PROBLEM_BASE + errors.Conflict.slug:
         return errors.Conflict(
@@ -44,7 +46,8 @@ def _error(response: httpx.Response) -> NsRootError:
         exc = NsRootError(detail, field=field, rule=rule, errors=problems)
         exc.status = response.status_code  # type: ignore[misc]
         return exc
-    return cls(detail, field=field, rule=rule, errors=problems)
+    known = {"type", "title", "status", "detail", "instance", "field", "rule", "errors"}
+    return cls(detail, field=field, rule=rule, errors=problems, extra={k: v for k, v in body.items() if k not in known})
 
 
 class Client:
@@ -159,4 +162,69 @@ class Client:
 
     async def compact(self, revision: int) -> dict[str, Any]:
         result: dict[str, Any] = (await self.request("POST", "/v1/compaction", json={"revision": revision})).json()
+        return result
+
+    # -- schemas ---------------------------------------------------------------------
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return (await self.request(method, path, **kwargs)).json()
+
+    async def register_schema(self, name: str, schema: Any) -> dict[str, Any]:
+        """Register ``schema`` as the next version of ``name`` (an identical one is returned as is)."""
+        result: dict[str, Any] = await self._json("POST", f"/v1/schemas/{name}/versions", json={"schema": schema})
+        return result
+
+    async def schemas(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", "/v1/schemas")
+        return result
+
+    async def schema(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", f"/v1/schemas/{name}")
+        return result
+
+    async def schema_versions(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", f"/v1/schemas/{name}/versions")
+        return result
+
+    async def schema_version(self, name: str, version: int | str = "latest") -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", f"/v1/schemas/{name}/versions/{version}")
+        return result
+
+    async def configure_schema(self, name: str, compatibility: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "PUT", f"/v1/schemas/{name}/config", json={"compatibility": compatibility}
+        )
+        return result
+
+    async def check_schema(self, name: str, schema: Any, *, version: int | None = None) -> dict[str, Any]:
+        """Dry run: would ``schema`` be accepted as the next version of ``name``?"""
+        result: dict[str, Any] = await self._json(
+            "POST", f"/v1/schemas/{name}/compatibility", params={"version": version}, json={"schema": schema}
+        )
+        return result
+
+    async def validate(self, name: str, documents: Any, *, version: int | None = None) -> dict[str, Any]:
+        """Validate one document (or, given a list, each of a batch) against schema ``name``."""
+        result: dict[str, Any] = await self._json(
+            "POST", f"/v1/schemas/{name}/validate", params={"version": version}, json=documents
+        )
+        return result
+
+    async def set_schema_state(self, name: str, version: int, state: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "PATCH", f"/v1/schemas/{name}/versions/{version}", json={"state": state}
+        )
+        return result
+
+    async def delete_schema(self, name: str, version: int | None = None) -> dict[str, Any]:
+        path = f"/v1/schemas/{name}" if version is None else f"/v1/schemas/{name}/versions/{version}"
+        result: dict[str, Any] = await self._json("DELETE", path)
+        return result
+
+    async def schema_report(
+        self, name: str, version: int | str = "latest", *, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "GET", f"/v1/schemas/{name}/versions/{version}/report", params={"limit": limit, "cursor": cursor}
+        )
         return result

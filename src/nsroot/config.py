@@ -23,6 +23,8 @@ from typing import Any, Final, get_args
 
 from nsroot.errors import InvalidInput
 from nsroot.records import Limits
+from nsroot.schemas.compat import MODES
+from nsroot.schemas.documents import SchemaLimits
 from nsroot.store.sqlite import Durability
 
 ENV_PREFIX: Final = "NSROOT_"
@@ -58,6 +60,11 @@ class Config:
     max_annotations_bytes: int = 65_536
     group_commit_max: int = 512
     cache_entries: int = 100_000
+    schemaless_kinds: bool = False
+    schema_compatibility: str = "BACKWARD"
+    max_schema_bytes: int = 262_144
+    max_schema_versions: int = 1_000
+    max_validate_batch: int = 1_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -71,7 +78,19 @@ class Config:
             problems.append(f"durability must be one of {', '.join(get_args(Durability))}, got {self.durability!r}")
         if not 1 <= self.max_depth <= 127:
             problems.append(f"max_depth must be 1-127, got {self.max_depth}")
-        for name in ("max_body_bytes", "max_metadata_bytes", "max_annotations_bytes", "group_commit_max"):
+        if self.schema_compatibility not in MODES:
+            problems.append(
+                f"schema_compatibility must be one of {', '.join(MODES)}, got {self.schema_compatibility!r}"
+            )
+        for name in (
+            "max_body_bytes",
+            "max_metadata_bytes",
+            "max_annotations_bytes",
+            "group_commit_max",
+            "max_schema_bytes",
+            "max_schema_versions",
+            "max_validate_batch",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be positive")
         if problems:
@@ -85,6 +104,15 @@ class Config:
             max_annotations_bytes=self.max_annotations_bytes,
         )
 
+    @property
+    def schema_limits(self) -> SchemaLimits:
+        return SchemaLimits(
+            max_schema_bytes=self.max_schema_bytes,
+            max_versions=self.max_schema_versions,
+            max_batch=self.max_validate_batch,
+            max_document_bytes=self.max_body_bytes,
+        )
+
     def to_env(self) -> dict[str, str]:
         """This configuration as ``NSROOT_*`` variables (how ``serve`` hands it to workers)."""
         return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -92,6 +120,15 @@ class Config:
 
 def _convert(name: str, kind: Any, value: Any, source: str) -> Any:
     try:
+        if kind in (bool, "bool"):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "1", "yes", "on"):
+                return True
+            if text in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(value)
         if kind in (int, "int"):
             if isinstance(value, bool):
                 raise ValueError(value)

@@ -19,7 +19,12 @@ table is the class attributes below, and ``docs/errors.md`` lists it for users::
     ├── PreconditionFailed               412 precondition-failed (If-Match / If-None-Match)
     ├── PayloadTooLarge                  413 payload-too-large
     ├── UnsupportedMediaType             415 unsupported-media-type
+    ├── IncompatibleSchema               409 incompatible-schema (breaks the compatibility mode)
+    ├── SchemaInUse                      409 schema-in-use      (delete of a version still used)
     ├── ParentNotFound                   422 parent-not-found
+    ├── InvalidSchema                    422 invalid-schema     (not a valid JSON Schema, or a bad $ref)
+    ├── UnknownKind                      422 unknown-kind       (a kind that names no schema)
+    ├── SchemaViolation                  422 schema-violation   (metadata fails its kind's schema)
     └── Unavailable                      503 unavailable
 
 ``field`` names what is at fault: a JSON pointer into the request body (``/labels/app``)
@@ -42,9 +47,13 @@ class FieldError:
     field: str
     rule: str
     detail: str
+    schema_path: str | None = None  # for a schema violation: where in the schema the rule is
 
     def to_dict(self) -> dict[str, str]:
-        return {"field": self.field, "rule": self.rule, "detail": self.detail}
+        found = {"field": self.field, "rule": self.rule, "detail": self.detail}
+        if self.schema_path is not None:
+            found["schema_path"] = self.schema_path
+        return found
 
 
 class NsRootError(Exception):
@@ -96,7 +105,7 @@ class NsRootError(Exception):
     def at(self, field: str) -> NsRootError:
         """The same error, re-anchored at ``field`` (e.g. a body pointer)."""
         self.field = field
-        self.errors = [FieldError(field, e.rule, e.detail) for e in self.errors]
+        self.errors = [FieldError(field, e.rule, e.detail, e.schema_path) for e in self.errors]
         return self
 
 
@@ -199,6 +208,42 @@ class ParentNotFound(NsRootError):
     title = "Parent namespace not found"
 
 
+class IncompatibleSchema(NsRootError):
+    """A new schema version breaks its schema's compatibility mode; ``errors`` lists every
+    breaking difference and ``extra`` carries the mode and the full differences."""
+
+    status = 409
+    slug = "incompatible-schema"
+    title = "Incompatible schema"
+
+
+class SchemaInUse(NsRootError):
+    status = 409
+    slug = "schema-in-use"
+    title = "Schema version in use"
+
+
+class InvalidSchema(NsRootError):
+    status = 422
+    slug = "invalid-schema"
+    title = "Invalid JSON Schema"
+
+
+class UnknownKind(NsRootError):
+    status = 422
+    slug = "unknown-kind"
+    title = "Unknown kind"
+
+
+class SchemaViolation(NsRootError):
+    """Metadata (or a document sent for validation) fails its schema; ``errors`` lists
+    every violation with its instance path, keyword and schema path."""
+
+    status = 422
+    slug = "schema-violation"
+    title = "Schema violation"
+
+
 class Unavailable(NsRootError):
     status = 503
     slug = "unavailable"
@@ -222,6 +267,11 @@ ALL_ERRORS: tuple[type[NsRootError], ...] = (
     PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
+    IncompatibleSchema,
+    SchemaInUse,
     ParentNotFound,
+    InvalidSchema,
+    UnknownKind,
+    SchemaViolation,
     Unavailable,
 )

@@ -117,6 +117,34 @@ class InFlight(Collector):
         yield GaugeMetricFamily(self.name, self.documentation, value=self.value)
 
 
+class LoopCounter(Collector):
+    """A counter by labels, kept as plain integers by the event loop (no lock)."""
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str], registry: CollectorRegistry) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = list(labelnames)
+        self.counts: dict[tuple[str, ...], int] = {}
+        registry.register(self)
+
+    def inc(self, *labels: str) -> None:
+        counts = self.counts
+        counts[labels] = counts.get(labels, 0) + 1
+
+    def add(self, amount: int, *labels: str) -> None:
+        counts = self.counts
+        counts[labels] = counts.get(labels, 0) + amount
+
+    def value(self, *labels: str) -> int:
+        return self.counts.get(labels, 0)
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for labels, count in list(self.counts.items()):
+            family.add_metric(list(labels), count)
+        yield family
+
+
 class Metrics:
     """Every metric ns-root records. One instance per app or registry."""
 
@@ -151,6 +179,30 @@ class Metrics:
             "Writes committed together in one storage transaction (group commit).",
             buckets=BATCH_BUCKETS,
             registry=r,
+        )
+        self.schema_validations = LoopCounter(
+            "nsroot_schema_validations",
+            "Documents validated against a schema, by schema and result (valid, invalid).",
+            ["schema", "result"],
+            r,
+        )
+        self.schema_validators = LoopCounter(
+            "nsroot_schema_validator_cache",
+            "Lookups of compiled validators, by result (hit, miss: compiled then).",
+            ["result"],
+            r,
+        )
+        self.schema_compile = Histogram(
+            "nsroot_schema_compile_duration_seconds",
+            "Time to compile a schema version into a validator.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.schema_refusals = LoopCounter(
+            "nsroot_schema_compatibility_refusals",
+            "New schema versions refused for breaking their compatibility mode, by schema and mode.",
+            ["schema", "mode"],
+            r,
         )
         self._ops: dict[tuple[str, str], Series] = {}
         self._http: dict[tuple[str, str, int], Series] = {}

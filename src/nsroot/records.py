@@ -38,7 +38,7 @@ SYSTEM_FIELDS: Final = (
     "updated_by",
 )
 
-_KIND_RE: Final = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*\Z")
+_KIND_RE: Final = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*(?:@[1-9][0-9]{0,8})?\Z")
 _SUBJECT_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:/+=-]*\Z")
 MAX_KIND_LEN: Final = 253
 MAX_SUBJECT_LEN: Final = 253
@@ -209,7 +209,8 @@ def check_kind(value: object, pointer: str = "/kind") -> list[FieldError]:
             FieldError(
                 pointer,
                 "kind-syntax",
-                f'"{value}" is not a kind name: dot-separated words of a-z, 0-9 and "-", each starting with a letter',
+                f'"{value}" is not a kind: a schema name (dot-separated words of a-z, 0-9 and "-", each '
+                'starting with a letter), optionally pinned to a version ("service@3")',
             )
         ]
     return []

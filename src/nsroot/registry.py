@@ -31,6 +31,8 @@ from nsroot.errors import (
 )
 from nsroot.metrics import Metrics
 from nsroot.records import Limits, Namespace, Spec
+from nsroot.schemas import schemaset
+from nsroot.schemas.schemaset import SchemaSet
 from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Update, Version
 
 DEFAULT_PAGE: Final = 100
@@ -59,6 +61,40 @@ class HistoryPage:
 @dataclass(frozen=True, slots=True)
 class Deleted:
     ids: tuple[str, ...]
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class Failing:
+    """A namespace whose current metadata fails a schema version, and how."""
+
+    id: str
+    kind: str
+    mod_revision: int
+    errors: list[FieldError]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "mod_revision": self.mod_revision,
+            "errors": [
+                {"instance_path": e.field, "keyword": e.rule, "schema_path": e.schema_path, "message": e.detail}
+                for e in self.errors
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A page of the namespaces of a kind that fail a schema version; ``scanned`` counts
+    the namespaces this page looked at (of every kind), all at ``revision``."""
+
+    schema: str
+    version: int
+    items: Sequence[Failing]
+    scanned: int
+    next_cursor: str | None
     revision: int
 
 
@@ -142,13 +178,30 @@ class Registry:
     and closes the store too.
     """
 
-    def __init__(self, store: Store, *, limits: Limits | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        limits: Limits | None = None,
+        metrics: Metrics | None = None,
+        schemas: SchemaSet | None = None,
+        schemaless_kinds: bool = False,
+    ) -> None:
+        """``schemas`` holds the schemas that namespace metadata is validated against;
+        without it, a SchemaSet over the same store with default settings, refusing kinds
+        that name no schema unless ``schemaless_kinds``."""
         self.store = store
         self.limits = limits or Limits()
         self.metrics = metrics or Metrics()
+        self.schemas = schemas or SchemaSet(store, metrics=self.metrics, schemaless_kinds=schemaless_kinds)
 
     async def open(self) -> None:
         await self.store.open()
+        try:
+            await self.schemas.load()
+        except BaseException:
+            await self.store.close()
+            raise
 
     async def close(self) -> None:
         await self.store.close()
@@ -183,7 +236,9 @@ class Registry:
     @_measured("create")
     async def create(self, id: str, spec: Spec | Mapping[str, Any], *, subject: str) -> Namespace:
         """Create namespace ``id``; its parent must exist (unless it is a root)."""
-        written = await self.store.write(Create(self._id(id, "/id"), self._spec(spec), subject))
+        ns_id, checked = self._id(id, "/id"), self._spec(spec)
+        await self.schemas.refresh()
+        written = await self.store.write(Create(ns_id, checked, subject, self.schemas.admit))
         assert written.record is not None
         return written.record
 
@@ -192,7 +247,9 @@ class Registry:
         self, id: str, spec: Spec | Mapping[str, Any], *, subject: str, expected: int | None = None
     ) -> Namespace:
         """Replace the spec of ``id``; if ``expected`` is given, only at that mod_revision."""
-        written = await self.store.write(Replace(self._id(id), self._spec(spec), subject, expected))
+        ns_id, checked = self._id(id), self._spec(spec)
+        await self.schemas.refresh()
+        written = await self.store.write(Replace(ns_id, checked, subject, expected, self.schemas.admit))
         assert written.record is not None
         return written.record
 
@@ -210,7 +267,8 @@ class Registry:
         def merged(current: Namespace) -> Spec:
             return records.apply_patch(current.spec(), changes, limits)
 
-        written = await self.store.write(Update(self._id(id), merged, subject, expected))
+        await self.schemas.refresh()
+        written = await self.store.write(Update(self._id(id), merged, subject, expected, self.schemas.admit))
         assert written.record is not None
         return written.record
 
@@ -316,6 +374,53 @@ class Registry:
                 break
         next_cursor = _encode_cursor(_Cursor(1, at, items[-1].id, query)) if more else None
         return Page(items, next_cursor, at)
+
+    @_measured("schema_report")
+    async def schema_report(
+        self,
+        name: str,
+        version: int | str = "latest",
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        scan: int = 10_000,
+    ) -> Report:
+        """The namespaces whose kind is schema ``name`` (pinned or not) and whose current
+        metadata would fail ``version`` of it: what a new version would break.
+
+        A page stops after ``limit`` failing namespaces or ``scan`` namespaces looked at,
+        whichever comes first; every page reads at the first page's revision.
+        """
+        target = await self.schemas.version(name, "latest" if version == "latest" else int(version))
+        size = _page_limit(limit)
+        query = f"report|{target.ref}"
+        at: int | None = None
+        after: str | None = None
+        if cursor:
+            state = _decode_cursor(cursor, query)
+            at, after = state.r, state.a
+        items: list[Failing] = []
+        scanned = 0
+        exhausted = False
+        while not exhausted and len(items) < size and scanned < scan:
+            want = min(500, scan - scanned)
+            batch, at = await self.store.scan(Scope(), after, want, at)
+            consumed = 0
+            for record in batch:
+                consumed += 1
+                after = record.id
+                if schemaset.split_kind(record.kind)[0] == target.name:
+                    errors = self.schemas.violations(target, record.metadata, "/metadata")
+                    if errors:
+                        items.append(Failing(record.id, record.kind, record.mod_revision, errors))
+                        if len(items) == size:
+                            break
+            scanned += consumed
+            exhausted = len(batch) < want and consumed == len(batch)
+        more = not exhausted
+        assert at is not None
+        next_cursor = _encode_cursor(_Cursor(1, at, after, query)) if more and after is not None else None
+        return Report(target.name, target.version, items, scanned, next_cursor, at)
 
     @_measured("count")
     async def count(

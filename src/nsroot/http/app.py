@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import msgspec
 
@@ -34,10 +34,13 @@ from nsroot.errors import (
 )
 from nsroot.http import openapi
 from nsroot.http.request import JSON, MERGE_PATCH_JSON, PROBLEM_JSON, Request, bool_param, int_param
+from nsroot.http.schemas import SCHEMAS, SchemaRoutes
 from nsroot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from nsroot.metrics import Metrics
 from nsroot.records import Namespace, encode
 from nsroot.registry import Registry
+from nsroot.schemas.compat import Mode
+from nsroot.schemas.schemaset import SchemaSet
 from nsroot.store.sqlite import SQLiteOptions, SQLiteStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ REVISION_HEADER: Final = "nsroot-revision"
 NAMESPACES: Final = "/v1/namespaces"
 _PREFIX: Final = NAMESPACES + "/"
 _HISTORY: Final = "/history"
+_SCHEMAS_PREFIX: Final = "/v1/schemas/"
 
 
 @dataclass(slots=True)
@@ -177,6 +181,8 @@ class App:
             "/openapi.json": {"GET": self.openapi},
         }
         self._history: dict[str, Handler] = {"GET": self.history}
+        self._schemas = SchemaRoutes(registry, Response, ANONYMOUS)
+        self._routes[SCHEMAS] = self._schemas.collection
 
     # -- server interfaces -------------------------------------------------------------
 
@@ -249,6 +255,8 @@ class App:
             else:
                 request.params["id"] = rest
                 table, route = self._item, NAMESPACES + "/{id}"
+        elif path.startswith(_SCHEMAS_PREFIX):
+            route, table = self._schemas.match(request, path[len(_SCHEMAS_PREFIX) :])
         else:
             found = self._routes.get(path)
             if found is None:
@@ -306,11 +314,20 @@ class App:
 
     # -- namespaces ------------------------------------------------------------------
 
+    def _written(self, record: Namespace, status: int = 200) -> Response:
+        """The answer to a write; warns (RFC 9111 ``Warning``, as Kubernetes does for
+        deprecated APIs) when a deprecated schema version admitted it."""
+        response = _record_response(record, status)
+        deprecated = self.registry.schemas.deprecated(record.kind)
+        if deprecated is not None:
+            response.headers.append(("warning", f'299 nsroot "{deprecated}"'))
+        return response
+
     async def create(self, request: Request) -> Response:
         request.check_query(())
         parsed = records.parse_create(await request.json(), self.registry.limits)
         record = await self.registry.create(parsed.id, parsed.spec, subject=ANONYMOUS)
-        return _record_response(record, 201)
+        return self._written(record, 201)
 
     async def get(self, request: Request) -> Response:
         revision = None
@@ -344,7 +361,7 @@ class App:
         for _ in range(2):
             try:
                 record = await self.registry.replace(ns_id, parsed.spec, subject=ANONYMOUS, expected=expected)
-                return _record_response(record)
+                return self._written(record)
             except Conflict as exc:
                 raise _precondition(exc, has_if_match) from exc
             except NotFound as exc:
@@ -361,7 +378,7 @@ class App:
             record = await self.registry.create(ns_id, spec, subject=ANONYMOUS)
         except (InvalidId, ParentNotFound) as exc:
             raise exc.at("id") from None  # the id came from the path, not the body
-        return _record_response(record, 201)
+        return self._written(record, 201)
 
     async def patch(self, request: Request) -> Response:
         request.check_query(())
@@ -376,7 +393,7 @@ class App:
             raise _precondition(exc, has_if_match) from exc
         except NotFound as exc:
             raise _missing(exc, has_if_match) from None
-        return _record_response(record)
+        return self._written(record)
 
     async def delete(self, request: Request) -> Response:
         query = request.check_query(("recursive",))
@@ -475,7 +492,14 @@ def create_app(config: Config) -> App:
         ),
         on_commit=metrics.observe_commit,
     )
-    return App(Registry(store, limits=config.limits, metrics=metrics), config)
+    schemas = SchemaSet(
+        store,
+        limits=config.schema_limits,
+        metrics=metrics,
+        default_compatibility=cast(Mode, config.schema_compatibility),
+        schemaless_kinds=config.schemaless_kinds,
+    )
+    return App(Registry(store, limits=config.limits, metrics=metrics, schemas=schemas), config)
 
 
 def app_from_env() -> App:

@@ -51,7 +51,10 @@ _P410 = _problem("The revision asked for has been compacted.")
 _P412 = _problem("If-Match or If-None-Match did not hold.")
 _P413 = _problem("Request body too large.")
 _P415 = _problem("Unsupported Content-Type.")
-_P422 = _problem("The parent namespace does not exist.")
+_P422 = _problem(
+    "The parent does not exist, the kind names no schema (unknown-kind), or the metadata fails the kind's "
+    "schema (schema-violation, with every error)."
+)
 _P503 = _problem("Storage unavailable.")
 
 
@@ -202,6 +205,7 @@ def _schemas() -> dict[str, Any]:
                             "field": {"type": "string"},
                             "rule": {"type": "string"},
                             "detail": {"type": "string"},
+                            "schema_path": {"type": "string", "description": "For a schema violation."},
                         },
                         "required": ["field", "rule", "detail"],
                     },
@@ -308,6 +312,7 @@ def document() -> dict[str, Any]:
                     "412": _P412,
                     "413": _P413,
                     "415": _P415,
+                    "422": _P422,
                     "503": _P503,
                 },
             },
@@ -379,6 +384,7 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        **schema_paths(),
         "/healthz": {
             "get": {
                 "operationId": "healthz",
@@ -418,8 +424,309 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "ns-root",
             "version": __version__,
-            "description": "Namespace registry: hierarchical namespaces with revisions and history.",
+            "description": "Namespace registry: hierarchical namespaces with revisions and history, whose "
+            "metadata is validated against versioned JSON Schemas.",
         },
         "paths": paths,
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": {**_schemas(), **schema_components()}},
+    }
+
+
+# -- the schema registry ---------------------------------------------------------------
+
+_S404 = _problem("No such schema or version.")
+_S409 = _problem("Incompatible with the schema's compatibility mode (every breaking change listed), or in use.")
+_S422 = _problem("Not a valid JSON Schema (meta-schema errors), an unknown dialect, or a bad $ref.")
+_NAME = _param("name", "path", {"type": "string", "pattern": _ID_PATTERN}, "Schema name, e.g. service", True)
+_VERSION = _param(
+    "version", "path", {"oneOf": [{"type": "integer", "minimum": 1}, {"const": "latest"}]}, "A version or latest", True
+)
+_VERSION_QUERY = _param("version", "query", {"type": "integer", "minimum": 1}, "A version (default: latest).")
+_MODES: Final = ["NONE", "BACKWARD", "FORWARD", "FULL", "BACKWARD_TRANSITIVE", "FORWARD_TRANSITIVE", "FULL_TRANSITIVE"]
+
+
+def schema_components() -> dict[str, Any]:
+    violation = {
+        "type": "object",
+        "properties": {
+            "instance_path": {"type": "string", "description": "JSON pointer into the document."},
+            "keyword": {"type": "string"},
+            "schema_path": {"type": "string", "description": "JSON pointer into the schema."},
+            "message": {"type": "string"},
+        },
+        "required": ["instance_path", "keyword", "schema_path", "message"],
+    }
+    outcome: dict[str, Any] = {
+        "type": "object",
+        "properties": {"valid": {"type": "boolean"}, "errors": {"type": "array", "items": violation}},
+        "required": ["valid", "errors"],
+    }
+    schema_ref = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "version": {"type": "integer"}},
+        "required": ["name", "version"],
+    }
+    version_fields: dict[str, Any] = {
+        "name": {"type": "string"},
+        "version": {"type": "integer"},
+        "uri": {"type": "string", "description": "What other schemas $ref it by: nsroot:schemas/<name>/<version>."},
+        "state": {"enum": ["active", "deprecated"]},
+        "dialect": {"enum": ["2020-12", "draft-07"]},
+        "fingerprint": {"type": "string", "description": "SHA-256 of the canonical JSON of the document."},
+        "references": {"type": "array", "items": {"type": "string"}},
+        "revision": {"type": "integer"},
+        "created_by": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+    }
+    return {
+        "SchemaDocument": {
+            "type": "object",
+            "properties": {"schema": {"type": ["object", "boolean"], "description": "A JSON Schema."}},
+            "required": ["schema"],
+            "additionalProperties": False,
+        },
+        "SchemaVersion": {
+            "type": "object",
+            "properties": {**version_fields, "schema": {"type": ["object", "boolean"]}},
+            "required": [*version_fields, "schema"],
+        },
+        "SchemaVersions": {
+            "type": "object",
+            "properties": {"items": {"type": "array", "items": {"type": "object", "properties": version_fields}}},
+            "required": ["items"],
+        },
+        "Schema": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "compatibility": {"enum": _MODES},
+                "compatibility_inherited": {"type": "boolean"},
+                "latest_version": {"type": ["integer", "null"]},
+                "versions": {"type": "array", "items": {"type": "integer"}},
+                "revision": {"type": "integer"},
+            },
+            "required": ["name", "compatibility", "compatibility_inherited", "latest_version", "versions"],
+        },
+        "Schemas": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": _ref("Schema")},
+                "default_compatibility": {"enum": _MODES},
+            },
+            "required": ["items", "default_compatibility"],
+        },
+        "SchemaConfig": {
+            "type": "object",
+            "properties": {"compatibility": {"enum": [*_MODES, None]}},
+            "required": ["compatibility"],
+            "additionalProperties": False,
+        },
+        "SchemaState": {
+            "type": "object",
+            "properties": {"state": {"enum": ["active", "deprecated"]}},
+            "required": ["state"],
+            "additionalProperties": False,
+        },
+        "SchemaDeleted": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "deleted": {"type": "array", "items": {"type": "integer"}},
+                "revision": {"type": "integer"},
+            },
+            "required": ["name", "deleted", "revision"],
+        },
+        "Compatibility": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "compatible": {"type": "boolean"},
+                "mode": {"enum": _MODES},
+                "compared_with": {"type": "array", "items": {"type": "integer"}},
+                "breaking": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "pointer": {"type": "string"},
+                            "change": {"type": "string"},
+                            "rule": {"type": "string"},
+                            "mode": {"type": "string"},
+                            "version": {"type": "integer"},
+                            "message": {"type": "string"},
+                        },
+                        "required": ["pointer", "change", "rule", "version", "message"],
+                    },
+                },
+            },
+            "required": ["name", "compatible", "mode", "compared_with", "breaking"],
+        },
+        "Validation": {
+            "oneOf": [
+                {**outcome, "properties": {**outcome["properties"], "schema": schema_ref}},
+                {
+                    "type": "object",
+                    "properties": {
+                        "schema": schema_ref,
+                        "valid": {"type": "boolean"},
+                        "invalid_count": {"type": "integer"},
+                        "results": {"type": "array", "items": outcome},
+                    },
+                    "required": ["schema", "valid", "invalid_count", "results"],
+                },
+            ]
+        },
+        "SchemaReport": {
+            "type": "object",
+            "properties": {
+                "schema": schema_ref,
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "string"},
+                            "kind": {"type": "string"},
+                            "mod_revision": {"type": "integer"},
+                            "errors": {"type": "array", "items": violation},
+                        },
+                        "required": ["id", "kind", "mod_revision", "errors"],
+                    },
+                },
+                "scanned": {"type": "integer"},
+                "next_cursor": {"type": ["string", "null"]},
+                "revision": {"type": "integer"},
+            },
+            "required": ["schema", "items", "scanned", "next_cursor", "revision"],
+        },
+    }
+
+
+def schema_paths() -> dict[str, Any]:
+    version_ok = _json(
+        _ref("SchemaVersion"), "The version.", {**_REVISION_HEADER, "ETag": {"schema": {"type": "string"}}}
+    )
+    schema_ok = _json(_ref("Schema"), "The schema and its settings.")
+    deleted = _json(_ref("SchemaDeleted"), "Deleted.")
+    reads = {"400": _P400, "404": _S404, "503": _P503}
+    return {
+        "/v1/schemas": {
+            "get": {
+                "operationId": "listSchemas",
+                "summary": "Every schema, with its versions and compatibility mode.",
+                "responses": {"200": _json(_ref("Schemas"), "Schemas."), "400": _P400, "503": _P503},
+            }
+        },
+        "/v1/schemas/{name}": {
+            "parameters": [_NAME],
+            "get": {
+                "operationId": "getSchema",
+                "summary": "A schema's versions and settings.",
+                "responses": {"200": schema_ok, **reads},
+            },
+            "delete": {
+                "operationId": "deleteSchema",
+                "summary": "Delete a schema and all its versions (refused while any is in use).",
+                "responses": {"200": deleted, **reads, "409": _S409},
+            },
+        },
+        "/v1/schemas/{name}/versions": {
+            "parameters": [_NAME],
+            "get": {
+                "operationId": "listSchemaVersions",
+                "summary": "The live versions of a schema, oldest first (without documents).",
+                "responses": {"200": _json(_ref("SchemaVersions"), "Versions."), **reads},
+            },
+            "post": {
+                "operationId": "registerSchemaVersion",
+                "summary": "Register the next version; an identical live version is returned as it is (200).",
+                "requestBody": _body("SchemaDocument"),
+                "responses": {
+                    "200": version_ok,
+                    "201": {**version_ok, "description": "Registered."},
+                    "400": _P400,
+                    "409": _S409,
+                    "413": _P413,
+                    "415": _P415,
+                    "422": _S422,
+                    "503": _P503,
+                },
+            },
+        },
+        "/v1/schemas/{name}/versions/{version}": {
+            "parameters": [_NAME, _VERSION],
+            "get": {
+                "operationId": "getSchemaVersion",
+                "summary": "One version, with its document.",
+                "responses": {"200": version_ok, **reads},
+            },
+            "patch": {
+                "operationId": "setSchemaVersionState",
+                "summary": "Deprecate a version, or make it active again.",
+                "requestBody": _body("SchemaState", "application/merge-patch+json", "application/json"),
+                "responses": {"200": version_ok, **reads, "413": _P413, "415": _P415},
+            },
+            "delete": {
+                "operationId": "deleteSchemaVersion",
+                "summary": "Delete a version (refused while a namespace or another version uses it).",
+                "responses": {"200": deleted, **reads, "409": _S409},
+            },
+        },
+        "/v1/schemas/{name}/versions/{version}/report": {
+            "parameters": [_NAME, _VERSION],
+            "get": {
+                "operationId": "schemaReport",
+                "summary": "The namespaces of this kind whose current metadata fails this version.",
+                "parameters": [_LIMIT, _CURSOR],
+                "responses": {
+                    "200": _json(_ref("SchemaReport"), "A page of failing namespaces.", _REVISION_HEADER),
+                    **reads,
+                },
+            },
+        },
+        "/v1/schemas/{name}/config": {
+            "parameters": [_NAME],
+            "get": {
+                "operationId": "getSchemaConfig",
+                "summary": "The compatibility mode in effect.",
+                "responses": {"200": schema_ok, **reads},
+            },
+            "put": {
+                "operationId": "setSchemaConfig",
+                "summary": "Set the compatibility mode (null: the registry default); creates the schema if need be.",
+                "requestBody": _body("SchemaConfig"),
+                "responses": {"200": schema_ok, "400": _P400, "413": _P413, "415": _P415, "503": _P503},
+            },
+        },
+        "/v1/schemas/{name}/compatibility": {
+            "parameters": [_NAME],
+            "post": {
+                "operationId": "checkSchemaCompatibility",
+                "summary": "Dry run: would this document be accepted as the next version (or match one version)?",
+                "parameters": [_VERSION_QUERY],
+                "requestBody": _body("SchemaDocument"),
+                "responses": {
+                    "200": _json(_ref("Compatibility"), "The verdict, with every breaking change."),
+                    **reads,
+                    "413": _P413,
+                    "415": _P415,
+                    "422": _S422,
+                },
+            },
+        },
+        "/v1/schemas/{name}/validate": {
+            "parameters": [_NAME],
+            "post": {
+                "operationId": "validate",
+                "summary": "Validate one document, or each document of an array, against a schema version.",
+                "parameters": [_VERSION_QUERY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
+                "responses": {
+                    "200": _json(_ref("Validation"), "Per document: valid, and every error."),
+                    **reads,
+                    "413": _P413,
+                    "415": _P415,
+                },
+            },
+        },
     }

@@ -17,6 +17,12 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 from nsroot.records import Namespace, Spec
 
+Admit = Callable[[Spec], "str | None"]
+"""Called inside the transaction with the spec about to be written: raises an NsRootError
+to refuse it (metadata that fails its kind's schema), or returns the schema version that
+admitted it (``"<name>@<version>"``, kept beside the record so that a version in use
+cannot be deleted), or None for a schemaless kind."""
+
 
 @dataclass(frozen=True, slots=True)
 class Create:
@@ -25,6 +31,7 @@ class Create:
     id: str
     spec: Spec
     subject: str
+    admit: Admit | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,7 @@ class Replace:
     spec: Spec
     subject: str
     expected: int | None = None
+    admit: Admit | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class Update:
     change: Callable[[Namespace], Spec]
     subject: str
     expected: int | None = None
+    admit: Admit | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,113 @@ class Delete:
     subject: str
     expected: int | None = None
     recursive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSchema:
+    """One version of a schema as stored: immutable but for its ``state``."""
+
+    name: str
+    version: int
+    document: bytes  # canonical JSON (sorted keys)
+    fingerprint: str
+    dialect: str
+    references: tuple[str, ...]  # the versions it references, as "<name>@<version>"
+    state: str  # "active" or "deprecated"
+    revision: int  # the revision that registered it
+    created_by: str
+    created_at: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaConfig:
+    """A schema's settings; ``compatibility`` None means the registry-wide default."""
+
+    name: str
+    compatibility: str | None
+    next_version: int
+    revision: int
+    updated_by: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PutSchema:
+    """Register a new version of schema ``name`` (creating the schema if need be).
+
+    If a live version has the same ``fingerprint``, nothing is written and that version
+    is the result (registration is idempotent). Otherwise ``admit(config, live versions)``
+    runs inside the transaction and may raise (an incompatible change), and the version
+    takes the schema's next number: numbers are never reused. Fails with InvalidSchema
+    when a referenced version does not exist or ``max_versions`` live versions exist."""
+
+    name: str
+    document: bytes
+    fingerprint: str
+    dialect: str
+    references: tuple[str, ...]
+    subject: str
+    max_versions: int
+    admit: Callable[[SchemaConfig | None, Sequence[StoredSchema]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigureSchema:
+    """Set the compatibility mode of ``name`` (None: back to the default); creates the schema if need be."""
+
+    name: str
+    compatibility: str | None
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetSchemaState:
+    """Mark a version "deprecated" or "active" again. Fails with NotFound."""
+
+    name: str
+    version: int
+    state: str
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteSchema:
+    """Delete one version of ``name``, or with ``version`` None the whole schema. Fails
+    with NotFound, or SchemaInUse while a namespace's current record was admitted by it
+    or another version references it."""
+
+    name: str
+    version: int | None
+    subject: str
+
+
+SchemaWrite = PutSchema | ConfigureSchema | SetSchemaState | DeleteSchema
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaWritten:
+    """What a committed schema write did. ``created`` is False when a registration found
+    an identical live version (and ``revision`` is then that version's)."""
+
+    revision: int
+    name: str
+    version: StoredSchema | None = None
+    config: SchemaConfig | None = None
+    created: bool = True
+    deleted: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaRows:
+    """Every schema and live version, and the revision of the last schema change."""
+
+    configs: tuple[SchemaConfig, ...]
+    versions: tuple[StoredSchema, ...]
+    changed_at: int
 
 
 Write = Create | Replace | Update | Delete
@@ -152,3 +268,13 @@ class Store(Protocol):
     async def compact(self, revision: int) -> int:
         """Drop history older than ``revision`` (keeping what a read at ``revision``
         needs); returns how many versions were dropped."""
+
+    async def write_schema(self, op: SchemaWrite) -> SchemaWritten:
+        """Commit one schema write durably (it takes a revision like any change)."""
+
+    def schemas_changed_at(self) -> int:
+        """The revision of the last schema change; cheap and synchronous, so a process can
+        tell whether its schemas are current before it uses them."""
+
+    async def schemas(self) -> SchemaRows:
+        """Every schema and live schema version."""

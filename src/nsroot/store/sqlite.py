@@ -54,9 +54,26 @@ from nsroot.errors import (
     NsRootError,
     ParentNotFound,
     Unavailable,
+    UnknownKind,
 )
-from nsroot.records import Namespace, decode_namespace, encode, first_version, next_version
-from nsroot.store.base import Create, Delete, Document, Replace, Scope, Store, Update, Version, Write, Written
+from nsroot.records import Namespace, Spec, decode_namespace, encode, first_version, next_version
+from nsroot.store import sqlite_schemas
+from nsroot.store.base import (
+    Admit,
+    Create,
+    Delete,
+    Document,
+    Replace,
+    SchemaRows,
+    SchemaWrite,
+    SchemaWritten,
+    Scope,
+    Store,
+    Update,
+    Version,
+    Write,
+    Written,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +103,7 @@ class _Compact:
     revision: int
 
 
-_Job = tuple[Write | _Compact, asyncio.Future[Any]]
+_Job = tuple[Write | SchemaWrite | _Compact, asyncio.Future[Any]]
 
 _GET_CURRENT: Final = (
     "SELECT h.doc, n.mod_revision, (SELECT value FROM meta WHERE key = 'revision') "
@@ -114,6 +131,7 @@ def _connect(path: Path, options: SQLiteOptions) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous = {_SYNCHRONOUS[options.durability]}")
     conn.execute("PRAGMA cache_size = -32768")
     conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
 
@@ -154,6 +172,7 @@ class SQLiteStore:
         self._lock_file: int | None = None
         self._cache: dict[str, tuple[bytes, int]] | None = None
         self._revision = 0
+        self._schemas_changed = 0
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -174,6 +193,7 @@ class SQLiteStore:
             self._wconn = await asyncio.to_thread(self._open_writer, path)
             self._rconn = _connect(path, self.options)
             self._revision = self._rconn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0]
+            self._schemas_changed = sqlite_schemas.changed_at(self._rconn)
         except sqlite3.Error as exc:
             os.close(self._lock_file)
             raise Unavailable(f"cannot open SQLite database {path}: {exc}") from exc
@@ -254,7 +274,11 @@ class SQLiteStore:
         result: int = await self._submit(_Compact(revision))
         return result
 
-    async def _submit(self, op: Write | _Compact) -> Any:
+    async def write_schema(self, op: SchemaWrite) -> SchemaWritten:
+        result: SchemaWritten = await self._submit(op)
+        return result
+
+    async def _submit(self, op: Write | SchemaWrite | _Compact) -> Any:
         self._require_open()
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
@@ -334,10 +358,15 @@ class SQLiteStore:
                 now = _now()
                 for op, _ in batch:
                     try:
-                        results.append(self._apply(conn, op, revision + 1, now))  # type: ignore[arg-type]
-                        revision += 1
+                        written = self._apply(conn, op, revision + 1, now)  # type: ignore[arg-type]
                     except NsRootError as exc:
                         results.append(exc)
+                        continue
+                    except sqlite3.IntegrityError as exc:  # a constraint the checks before it should have caught
+                        results.append(Unavailable(f"storage refused the write: {exc}"))
+                        continue
+                    results.append(written)
+                    revision = max(revision, written.revision)  # an idempotent no-op takes no revision
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (revision,))
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -386,7 +415,10 @@ class SQLiteStore:
         """
         cache = self._cache
         for future, result in settled:
-            if isinstance(result, Written):
+            if isinstance(result, SchemaWritten) and result.created:
+                self._revision = max(self._revision, result.revision)
+                self._schemas_changed = max(self._schemas_changed, result.revision)
+            elif isinstance(result, Written):
                 self._revision = max(self._revision, result.revision)
                 if cache is not None:
                     if result.record is not None and result.document is not None:
@@ -400,12 +432,25 @@ class SQLiteStore:
             else:
                 future.set_result(result)
 
-    def _apply(self, conn: sqlite3.Connection, op: Write, revision: int, now: str) -> Written:
+    def _apply(
+        self, conn: sqlite3.Connection, op: Write | SchemaWrite, revision: int, now: str
+    ) -> Written | SchemaWritten:
         if isinstance(op, Create):
             return self._apply_create(conn, op, revision, now)
         if isinstance(op, Replace | Update):
             return self._apply_replace(conn, op, revision, now)
-        return self._apply_delete(conn, op, revision)
+        if isinstance(op, Delete):
+            return self._apply_delete(conn, op, revision)
+        # a savepoint, so that a refused schema write leaves nothing of itself in the batch
+        conn.execute("SAVEPOINT schema_write")
+        try:
+            written = sqlite_schemas.apply(conn, op, revision, now)
+        except BaseException:
+            conn.execute("ROLLBACK TO schema_write")
+            conn.execute("RELEASE schema_write")
+            raise
+        conn.execute("RELEASE schema_write")
+        return written
 
     @staticmethod
     def _keep(conn: sqlite3.Connection, record: Namespace) -> bytes:
@@ -425,11 +470,15 @@ class SQLiteStore:
                 field="/id",
                 rule="parent-exists",
             )
+        schema_ref = _admitted(op.admit, op.spec)
         try:  # the primary key is the existence check: one statement fewer per create
             conn.execute(
-                "INSERT INTO namespaces (id, parent, mod_revision) VALUES (?, ?, ?)", (op.id, parent or "", revision)
+                "INSERT INTO namespaces (id, parent, mod_revision, schema_ref) VALUES (?, ?, ?, ?)",
+                (op.id, parent or "", revision, schema_ref),
             )
-        except sqlite3.IntegrityError:
+        except sqlite3.IntegrityError as exc:
+            if "FOREIGN KEY" in str(exc):
+                raise _schema_gone(schema_ref) from None
             raise AlreadyExists(f'namespace "{op.id}" already exists', field="/id", rule="unique-id") from None
         record = first_version(op.id, op.spec, op.subject, revision, now)
         return Written(revision, record, document=self._keep(conn, record))
@@ -455,8 +504,14 @@ class SQLiteStore:
         doc, _ = self._current(conn, op.id, op.expected)
         current = decode_namespace(doc)
         spec = op.spec if isinstance(op, Replace) else op.change(current)
+        schema_ref = _admitted(op.admit, spec)
         record = next_version(current, spec, op.subject, revision, now)
-        conn.execute("UPDATE namespaces SET mod_revision = ? WHERE id = ?", (revision, record.id))
+        try:
+            conn.execute(
+                "UPDATE namespaces SET mod_revision = ?, schema_ref = ? WHERE id = ?", (revision, schema_ref, record.id)
+            )
+        except sqlite3.IntegrityError:
+            raise _schema_gone(schema_ref) from None
         return Written(revision, record, document=self._keep(conn, record))
 
     def _apply_delete(self, conn: sqlite3.Connection, op: Delete, revision: int) -> Written:
@@ -506,6 +561,20 @@ class SQLiteStore:
         return int(dropped)
 
     # -- reads -----------------------------------------------------------------------
+
+    def schemas_changed_at(self) -> int:
+        if self._cache is not None:  # the only process writing: its own count is current
+            return self._schemas_changed
+        if self._rconn is None or self._state != "open":
+            raise Unavailable(f"store is {self._state}")
+        try:
+            return sqlite_schemas.changed_at(self._rconn)
+        except sqlite3.Error as exc:
+            raise Unavailable(f"SQLite read failed: {exc}") from exc
+
+    async def schemas(self) -> SchemaRows:
+        rows: SchemaRows = await self._read(sqlite_schemas.read_rows)
+        return rows
 
     def get_document(self, id: str) -> Document | None:
         cache = self._cache
@@ -650,6 +719,18 @@ class SQLiteStore:
 
         result: tuple[list[Version], int] = await self._read(run)
         return result
+
+
+def _admitted(admit: Admit | None, spec: Spec) -> str | None:
+    return None if admit is None else admit(spec)
+
+
+def _schema_gone(schema_ref: str | None) -> NsRootError:
+    return UnknownKind(
+        f'schema version "{schema_ref}" was deleted while this write was in flight; retry',
+        field="/kind",
+        rule="kind-has-schema",
+    )
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

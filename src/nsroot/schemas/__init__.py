@@ -1,0 +1,1 @@
+"""Schemas: versioned JSON Schemas, their compatibility rules, and validation of metadata."""
