@@ -230,12 +230,21 @@ class SchemaSet:
         for stored in versions:
             schemas[stored.name].versions.append(SchemaVersion(stored, _decode(stored.document)))
         self._schemas = schemas
-        self._by_id = {}
-        for schema in schemas.values():
+        self._validators.clear()  # cheap insurance: a reload is rare, a stale validator is not acceptable
+        self._bind_ids()
+        self._loaded_at = changed_at
+
+    def _bind_ids(self) -> None:
+        """Bind each declared ``$id`` to the live version that declares it and was
+        registered last: the same answer in every process and after every reload."""
+        by_id: dict[str, SchemaVersion] = {}
+        for schema in self._schemas.values():
             for version in schema.versions:
                 for declared in documents.declared_ids(version.document):
-                    self._by_id[declared] = version
-        self._loaded_at = changed_at
+                    bound = by_id.get(declared)
+                    if bound is None or bound.stored.revision < version.stored.revision:
+                        by_id[declared] = version
+        self._by_id = by_id
 
     async def _current(self) -> None:
         if self.store.schemas_changed_at() != self._loaded_at:
@@ -255,12 +264,10 @@ class SchemaSet:
             version = SchemaVersion(written.version, _decode(written.version.document))
             others = [v for v in schema.versions if v.version != version.version]
             schema.versions = sorted([*others, version], key=lambda v: v.version)
-            for declared in documents.declared_ids(version.document):
-                self._by_id[declared] = version
         if schema is not None and written.deleted:
             gone = {f"{written.name}@{number}" for number in written.deleted}
             schema.versions = [v for v in schema.versions if v.ref not in gone]
-            self._by_id = {uri: v for uri, v in self._by_id.items() if v.ref not in gone}
+        self._bind_ids()
         # other processes notice the change through schemas_changed_at; this one is current
         if self.store.schemas_changed_at() == written.revision:
             self._loaded_at = written.revision
@@ -306,6 +313,15 @@ class SchemaSet:
         """Check a candidate document: dialect, meta-schema, references. Returns its
         dialect, the versions it references, and the resources compiling it needs."""
         dialect = documents.check_document(document, self.limits)
+        for declared in sorted(documents.declared_ids(document)):
+            owner = self._by_id.get(declared)
+            if owner is not None and owner.name != name:
+                raise InvalidSchema(
+                    f'$id "{declared}" is already declared by schema "{owner.name}" (version {owner.version}); '
+                    "an $id names one schema",
+                    field="/schema/$id",
+                    rule="id-unique",
+                )
         refs: dict[str, SchemaVersion] = {}
         for reference in documents.external_references(document):
             refs[reference.uri] = self._bind(name, reference)

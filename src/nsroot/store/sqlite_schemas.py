@@ -21,7 +21,7 @@ from nsroot.store.base import (
 )
 
 _VERSION_COLUMNS: Final = "name, version, document, fingerprint, dialect, refs, state, revision, created_by, created_at"
-_CONFIG_COLUMNS: Final = "name, compatibility, next_version, revision, updated_by, updated_at"
+_CONFIG_COLUMNS: Final = "name, compatibility, next_version, revision, updated_by, updated_at"  # not `deleted`
 
 
 def _version(row: tuple[Any, ...]) -> StoredSchema:
@@ -45,7 +45,9 @@ def _config(row: tuple[Any, ...]) -> SchemaConfig:
 
 
 def read_rows(conn: sqlite3.Connection) -> SchemaRows:
-    configs = tuple(_config(r) for r in conn.execute(f"SELECT {_CONFIG_COLUMNS} FROM schemas ORDER BY name"))
+    configs = tuple(
+        _config(r) for r in conn.execute(f"SELECT {_CONFIG_COLUMNS} FROM schemas WHERE deleted = 0 ORDER BY name")
+    )
     versions = tuple(
         _version(r) for r in conn.execute(f"SELECT {_VERSION_COLUMNS} FROM schema_versions ORDER BY name, version")
     )
@@ -73,8 +75,11 @@ def apply(conn: sqlite3.Connection, op: SchemaWrite, revision: int, now: str) ->
     return written
 
 
-def _get_config(conn: sqlite3.Connection, name: str) -> SchemaConfig | None:
-    row = conn.execute(f"SELECT {_CONFIG_COLUMNS} FROM schemas WHERE name = ?", (name,)).fetchone()
+def _get_config(conn: sqlite3.Connection, name: str, *, deleted: bool = False) -> SchemaConfig | None:
+    """The schema's row; with ``deleted``, also the row a whole-schema delete left behind
+    (it keeps ``next_version``, so version numbers are never given out twice)."""
+    where = "" if deleted else " AND deleted = 0"
+    row = conn.execute(f"SELECT {_CONFIG_COLUMNS} FROM schemas WHERE name = ?{where}", (name,)).fetchone()
     return None if row is None else _config(row)
 
 
@@ -88,7 +93,7 @@ def _live(conn: sqlite3.Connection, name: str) -> list[StoredSchema]:
 
 
 def _put(conn: sqlite3.Connection, op: PutSchema, revision: int, now: str) -> SchemaWritten:
-    config = _get_config(conn, op.name)
+    config = _get_config(conn, op.name, deleted=True)
     live = _live(conn, op.name) if config is not None else []
     for existing in live:
         if existing.fingerprint == op.fingerprint:
@@ -113,6 +118,7 @@ def _put(conn: sqlite3.Connection, op: PutSchema, revision: int, now: str) -> Sc
         number = 1
     else:
         number = config.next_version
+        conn.execute("UPDATE schemas SET deleted = 0 WHERE name = ?", (op.name,))
     conn.execute("UPDATE schemas SET next_version = ? WHERE name = ?", (number + 1, op.name))
     stored = StoredSchema(
         op.name, number, op.document, op.fingerprint, op.dialect, op.references, "active", revision, op.subject, now
@@ -132,7 +138,7 @@ def _configure(conn: sqlite3.Connection, op: ConfigureSchema, revision: int, now
     conn.execute(
         f"INSERT INTO schemas ({_CONFIG_COLUMNS}) VALUES (?, ?, 1, ?, ?, ?) "
         "ON CONFLICT (name) DO UPDATE SET compatibility = excluded.compatibility, revision = excluded.revision, "
-        "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        "updated_by = excluded.updated_by, updated_at = excluded.updated_at, deleted = 0",
         (op.name, op.compatibility, revision, op.subject, now),
     )
     config = _get_config(conn, op.name)
@@ -195,6 +201,9 @@ def _delete(conn: sqlite3.Connection, op: DeleteSchema, revision: int) -> Schema
         conn.execute("DELETE FROM schema_references WHERE from_ref = ?", (stored.ref,))
     for stored in doomed:
         conn.execute("DELETE FROM schema_versions WHERE ref = ?", (stored.ref,))
-    if op.version is None:
-        conn.execute("DELETE FROM schemas WHERE name = ?", (op.name,))
+    if op.version is None:  # the row stays, marked deleted, to keep next_version
+        conn.execute(
+            "UPDATE schemas SET deleted = 1, compatibility = NULL, revision = ?, updated_by = ? WHERE name = ?",
+            (revision, op.subject, op.name),
+        )
     return SchemaWritten(revision, op.name, deleted=tuple(v.version for v in doomed))

@@ -6,13 +6,15 @@ INSERT INTO meta (key, value) VALUES ('schemas', 0);
 -- schemas: one row per schema name; compatibility NULL means the registry-wide default.
 -- next_version only grows: a deleted version's number is never given out again, so a
 -- version number names one document forever (and a cached validator can never be stale).
+-- Deleting a whole schema marks its row deleted rather than removing it, to keep that.
 CREATE TABLE schemas (
     name          TEXT PRIMARY KEY,
     compatibility TEXT,
     next_version  INTEGER NOT NULL,
     revision      INTEGER NOT NULL,
     updated_by    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL
+    updated_at    TEXT NOT NULL,
+    deleted       INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 -- schema_versions: the live versions, immutable but for state. ref is "<name>@<version>".
