@@ -243,7 +243,9 @@ async def closed_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """An app whose store has been closed under it."""
     path = tmp_path / "closed.db"
     metrics = Metrics()
-    registry = Registry(SQLiteStore(SQLiteOptions(path), on_commit=metrics.observe_commit), metrics=metrics)
+    registry = Registry(
+        SQLiteStore(SQLiteOptions(path), on_commit=metrics.observe_commit), metrics=metrics, schemaless_kinds=True
+    )
     await registry.open()
     await registry.close()
     app = App(registry, Config(db=path), manage_lifespan=False)

@@ -110,7 +110,6 @@ class Config:
             max_schema_bytes=self.max_schema_bytes,
             max_versions=self.max_schema_versions,
             max_batch=self.max_validate_batch,
-            max_document_bytes=self.max_body_bytes,
         )
 
     def to_env(self) -> dict[str, str]:

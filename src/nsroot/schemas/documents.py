@@ -54,7 +54,6 @@ class SchemaLimits:
     max_schema_bytes: int = 256 * 1024
     max_schema_depth: int = 32
     max_versions: int = 1_000
-    max_document_bytes: int = 1024 * 1024
     max_document_depth: int = 32
     max_batch: int = 1_000
     regex_size_limit: int = 1024 * 1024  # compiled size of one pattern, in bytes
