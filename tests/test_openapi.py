@@ -20,6 +20,8 @@ from openapi_spec_validator import validate
 
 from nsroot.config import Config
 from nsroot.http.app import NAMESPACES, App
+from nsroot.http.request import Request
+from nsroot.http.schemas import SCHEMAS
 from nsroot.metrics import Metrics
 from nsroot.registry import Registry
 from nsroot.store.sqlite import SQLiteOptions, SQLiteStore
@@ -76,10 +78,39 @@ async def test_every_operation_has_a_unique_operation_id(document: dict[str, Any
     assert len(ids) == len(set(ids))
 
 
+async def _no_body() -> AsyncIterator[bytes]:
+    yield b""
+
+
+def routed_at(app: App, path: str) -> tuple[str, dict[str, Any]]:
+    """The route template and handler table the app dispatches ``path`` to."""
+    route, _, table = app._match(Request("GET", path, "", lambda _: None, _no_body(), 0))
+    return route, table
+
+
+#: A concrete path for each branch of the schema router (``SchemaRoutes.match``).
+SCHEMA_PROBES = (
+    SCHEMAS,
+    SCHEMAS + "/probe",
+    SCHEMAS + "/probe/versions",
+    SCHEMAS + "/probe/versions/1",
+    SCHEMAS + "/probe/versions/latest/report",
+    SCHEMAS + "/probe/config",
+    SCHEMAS + "/probe/compatibility",
+    SCHEMAS + "/probe/validate",
+)
+
+
 async def test_documented_paths_and_methods_are_the_routed_ones(document: dict[str, Any], app: App) -> None:
     routed = {(path, method.lower()) for path, table in app._routes.items() for method in table}
     routed |= {(NAMESPACES + "/{id}", method.lower()) for method in app._item}
     routed |= {(NAMESPACES + "/{id}/history", method.lower()) for method in app._history}
+    # the schema routes are matched by SchemaRoutes; every one of its tables must be reached by a probe
+    probed = [routed_at(app, path) for path in SCHEMA_PROBES]
+    routed |= {(route, method.lower()) for route, table in probed for method in table}
+    reached = {id(table) for _, table in probed}
+    assert all(id(table) in reached for table in app._schemas._tables.values())
+    assert "unmatched" not in {route for route, _ in probed}
     assert set(document["paths"]) == {path for path, _ in routed}
     assert set(operations(document)) == routed
 
@@ -222,6 +253,147 @@ async def drive(send: Recorder) -> None:
     await send("GET", "/metrics", 200)
 
 
+S_ONE = SCHEMAS + "/{name}"
+S_VERSIONS = S_ONE + "/versions"
+S_VERSION = S_VERSIONS + "/{version}"
+S_REPORT = S_VERSION + "/report"
+S_CONFIG = S_ONE + "/config"
+S_COMPAT = S_ONE + "/compatibility"
+S_VALIDATE = S_ONE + "/validate"
+
+WIDGET = {"type": "object", "properties": {"size": {"type": "integer", "maximum": 10}}, "required": ["size"]}
+#: Narrower than WIDGET (a new required property): refused under BACKWARD.
+WIDGET_NARROWER = {
+    **WIDGET,
+    "properties": {**WIDGET["properties"], "colour": {"type": "string"}},
+    "required": ["size", "colour"],
+}
+
+
+def schema(name: str, suffix: str = "") -> str:
+    return f"{SCHEMAS}/{name}{suffix}"
+
+
+async def drive_schemas(send: Recorder) -> None:
+    """Every schema operation, with each of its documented outcomes that a live store can give."""
+    huge = b" " * (MIB + 1)
+    text = {"content": b"{}", "headers": {"Content-Type": "text/plain"}}
+    merge = {"Content-Type": "application/merge-patch+json"}
+
+    # register
+    await send("POST", S_VERSIONS, 201, schema("widget", "/versions"), json={"schema": WIDGET})
+    await send("POST", S_VERSIONS, 200, schema("widget", "/versions"), json={"schema": WIDGET})
+    await send("POST", S_VERSIONS, 201, schema("gadget", "/versions"), json={"schema": True})
+    await send("POST", S_VERSIONS, 400, schema("widget", "/versions"), json={"document": WIDGET})
+    await send("POST", S_VERSIONS, 409, schema("widget", "/versions"), json={"schema": WIDGET_NARROWER})
+    await send("POST", S_VERSIONS, 413, schema("widget", "/versions"), content=huge, headers=JSON)
+    await send("POST", S_VERSIONS, 415, schema("widget", "/versions"), **text)
+    await send("POST", S_VERSIONS, 422, schema("widget", "/versions"), json={"schema": {"type": "nonsense"}})
+
+    # reads
+    await send("GET", SCHEMAS, 200)
+    await send("GET", SCHEMAS, 400, SCHEMAS + "?x=1")
+    await send("GET", S_ONE, 200, schema("widget"))
+    await send("GET", S_ONE, 400, schema("Widget"))
+    await send("GET", S_ONE, 404, schema("nothing"))
+    await send("GET", S_VERSIONS, 200, schema("widget", "/versions"))
+    await send("GET", S_VERSIONS, 400, schema("widget", "/versions?limit=1"))
+    await send("GET", S_VERSIONS, 404, schema("nothing", "/versions"))
+    await send("GET", S_VERSION, 200, schema("widget", "/versions/1"))
+    await send("GET", S_VERSION, 200, schema("widget", "/versions/latest"))
+    await send("GET", S_VERSION, 400, schema("widget", "/versions/0"))
+    await send("GET", S_VERSION, 404, schema("widget", "/versions/9"))
+
+    # configuration
+    await send("GET", S_CONFIG, 200, schema("widget", "/config"))
+    await send("GET", S_CONFIG, 400, schema("widget", "/config?x=1"))
+    await send("GET", S_CONFIG, 404, schema("nothing", "/config"))
+    await send("PUT", S_CONFIG, 200, schema("widget", "/config"), json={"compatibility": "FULL"})
+    await send("PUT", S_CONFIG, 200, schema("widget", "/config"), json={"compatibility": None})
+    await send("PUT", S_CONFIG, 400, schema("widget", "/config"), json={"compatibility": "SOMETIMES"})
+    await send("PUT", S_CONFIG, 413, schema("widget", "/config"), content=huge, headers=JSON)
+    await send("PUT", S_CONFIG, 415, schema("widget", "/config"), **text)
+
+    # compatibility, a dry run
+    await send("POST", S_COMPAT, 200, schema("widget", "/compatibility"), json={"schema": WIDGET})
+    await send("POST", S_COMPAT, 200, schema("widget", "/compatibility?version=1"), json={"schema": WIDGET_NARROWER})
+    await send("POST", S_COMPAT, 400, schema("widget", "/compatibility?version=0"), json={"schema": WIDGET})
+    await send("POST", S_COMPAT, 404, schema("widget", "/compatibility?version=9"), json={"schema": WIDGET})
+    await send("POST", S_COMPAT, 413, schema("widget", "/compatibility"), content=huge, headers=JSON)
+    await send("POST", S_COMPAT, 415, schema("widget", "/compatibility"), **text)
+    await send("POST", S_COMPAT, 422, schema("widget", "/compatibility"), json={"schema": {"$ref": "https://x.test/"}})
+
+    # validation
+    await send("POST", S_VALIDATE, 200, schema("widget", "/validate"), json={"size": 11})
+    await send("POST", S_VALIDATE, 200, schema("widget", "/validate?version=1"), json=[{"size": 1}, {}])
+    await send("POST", S_VALIDATE, 400, schema("widget", "/validate"), json=[{}] * 1001)
+    await send("POST", S_VALIDATE, 404, schema("nothing", "/validate"), json={})
+    await send("POST", S_VALIDATE, 413, schema("widget", "/validate"), content=huge, headers=JSON)
+    await send("POST", S_VALIDATE, 415, schema("widget", "/validate"), **text)
+
+    # namespaces of the kind
+    await send("POST", NAMESPACES, 201, json={"id": "w1", "kind": "widget", "metadata": {"size": 1}})
+    await send("POST", NAMESPACES, 422, json={"id": "w2", "kind": "widget", "metadata": {"size": 11}})
+    await send("POST", NAMESPACES, 201, json={"id": "w2", "kind": "widget@1", "metadata": {"size": 3}})
+    await send("PUT", ITEM, 422, item("w1"), json={"kind": "widget", "metadata": {}})
+    await send("PATCH", ITEM, 422, item("w1"), json={"metadata": {"size": "big"}})
+
+    # deprecating
+    await send("PATCH", S_VERSION, 200, schema("widget", "/versions/1"), json={"state": "deprecated"})
+    await send("PATCH", ITEM, 200, item("w1"), json={"metadata": {"size": 2}})
+    await send("PATCH", S_VERSION, 200, schema("widget", "/versions/1"), content=b'{"state": "active"}', headers=merge)
+    await send("PATCH", S_VERSION, 400, schema("widget", "/versions/1"), json={"state": "retired"})
+    await send("PATCH", S_VERSION, 404, schema("widget", "/versions/9"), json={"state": "deprecated"})
+    await send("PATCH", S_VERSION, 413, schema("widget", "/versions/1"), content=huge, headers=merge)
+    await send("PATCH", S_VERSION, 415, schema("widget", "/versions/1"), **text)
+
+    # the report
+    await send("PUT", S_CONFIG, 200, schema("widget", "/config"), json={"compatibility": "NONE"})
+    await send("POST", S_VERSIONS, 201, schema("widget", "/versions"), json={"schema": WIDGET_NARROWER})
+    await send("GET", S_REPORT, 200, schema("widget", "/versions/latest/report"))
+    await send("GET", S_REPORT, 200, schema("widget", "/versions/1/report?limit=1"))
+    await send("GET", S_REPORT, 400, schema("widget", "/versions/1/report?limit=0"))
+    await send("GET", S_REPORT, 404, schema("nothing", "/versions/1/report"))
+    # pages are read at the first page's revision: compacted past it, the next page is gone (410)
+    first = await send("GET", S_REPORT, 200, schema("widget", "/versions/2/report?limit=1"))
+    cursor = first.json()["next_cursor"]
+    assert cursor
+    await send("GET", S_REPORT, 200, schema("widget", "/versions/2/report"), params={"limit": 1, "cursor": cursor})
+    await send("POST", NAMESPACES, 201, json={"id": "after-page-one", "kind": "team"})
+    now = (await send("GET", "/v1/revision", 200)).json()["revision"]
+    await send("POST", "/v1/compaction", 200, json={"revision": now})
+    await send("GET", S_REPORT, 410, schema("widget", "/versions/2/report"), params={"limit": 1, "cursor": cursor})
+
+    # deleting
+    await send("DELETE", S_VERSION, 409, schema("widget", "/versions/1"))
+    await send("DELETE", S_VERSION, 400, schema("widget", "/versions/0"))
+    await send("DELETE", S_VERSION, 404, schema("widget", "/versions/9"))
+    await send("DELETE", S_VERSION, 200, schema("widget", "/versions/2"))
+    await send("DELETE", S_ONE, 409, schema("widget"))
+    await send("DELETE", S_ONE, 400, schema("widget?recursive=true"))
+    await send("DELETE", S_ONE, 404, schema("nothing"))
+    await send("DELETE", S_ONE, 200, schema("gadget"))
+
+
+async def drive_schemas_unavailable(send: Recorder) -> None:
+    """With the store closed under a registry that shares its file (``serve --workers N``):
+    every schema operation answers 503, reads included (they check the store for changes)."""
+    body = {"json": {"schema": WIDGET}}
+    await send("GET", SCHEMAS, 503)
+    await send("GET", S_ONE, 503, schema("widget"))
+    await send("DELETE", S_ONE, 503, schema("widget"))
+    await send("GET", S_VERSIONS, 503, schema("widget", "/versions"))
+    await send("POST", S_VERSIONS, 503, schema("widget", "/versions"), **body)
+    await send("GET", S_VERSION, 503, schema("widget", "/versions/1"))
+    await send("PATCH", S_VERSION, 503, schema("widget", "/versions/1"), json={"state": "deprecated"})
+    await send("DELETE", S_VERSION, 503, schema("widget", "/versions/1"))
+    await send("GET", S_REPORT, 503, schema("widget", "/versions/1/report"))
+    await send("GET", S_CONFIG, 503, schema("widget", "/config"))
+    await send("PUT", S_CONFIG, 503, schema("widget", "/config"), json={"compatibility": "NONE"})
+    await send("POST", S_COMPAT, 503, schema("widget", "/compatibility"), **body)
+    await send("POST", S_VALIDATE, 503, schema("widget", "/validate"), json={})
+
+
 async def drive_unavailable(send: Recorder) -> None:
     """With the store closed: every operation that needs it answers 503."""
     body = {"json": {"id": "acme", "kind": "team"}}
@@ -254,11 +426,30 @@ async def closed_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def seen(client: httpx.AsyncClient, closed_client: httpx.AsyncClient) -> list[Seen]:
-    live, closed = Recorder(client), Recorder(closed_client)
+async def closed_shared_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose store, opened as one of several processes sharing the file, has been closed under it."""
+    path = tmp_path / "closed-shared.db"
+    metrics = Metrics()
+    store = SQLiteStore(SQLiteOptions(path, exclusive=False), on_commit=metrics.observe_commit)
+    registry = Registry(store, metrics=metrics, schemaless_kinds=True)
+    await registry.open()
+    await registry.schemas.register("widget", WIDGET, subject="test")
+    await registry.close()
+    app = App(registry, Config(db=path, workers=2), manage_lifespan=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nsroot.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def seen(
+    client: httpx.AsyncClient, closed_client: httpx.AsyncClient, closed_shared_client: httpx.AsyncClient
+) -> list[Seen]:
+    live, closed, closed_shared = Recorder(client), Recorder(closed_client), Recorder(closed_shared_client)
     await drive(live)
+    await drive_schemas(live)
     await drive_unavailable(closed)
-    return live.seen + closed.seen
+    await drive_schemas_unavailable(closed_shared)
+    return live.seen + closed.seen + closed_shared.seen
 
 
 def header_value(value: str, schema: dict[str, Any]) -> Any:
@@ -329,7 +520,7 @@ async def test_route_problems_match_the_problem_schema(document: dict[str, Any],
 
 # -- parameters ------------------------------------------------------------------------------
 
-PROBE_VALUES = {"limit": "1", "revision": "1", "count_only": "false", "recursive": "false"}
+PROBE_VALUES = {"limit": "1", "revision": "1", "count_only": "false", "recursive": "false", "version": "1"}
 
 
 def query_parameters(document: dict[str, Any], path: str, operation: dict[str, Any]) -> set[str]:
@@ -338,7 +529,7 @@ def query_parameters(document: dict[str, Any], path: str, operation: dict[str, A
 
 
 def concrete(path: str) -> str:
-    return path.replace("{id}", "probe")
+    return path.replace("{id}", "probe").replace("{name}", "probe").replace("{version}", "1")
 
 
 def rejects_as_unknown(response: httpx.Response, name: str) -> bool:

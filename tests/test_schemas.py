@@ -253,7 +253,7 @@ REFUSED: list[tuple[Any, type[errors.NsRootError], str]] = [
     ({"description": "x" * (300 * 1024)}, errors.InvalidSchema, "schema-size"),
     ({"pattern": "(?=x)"}, errors.InvalidSchema, "compiles"),
     ({"$ref": "https://example.com/s.json"}, errors.InvalidSchema, "ref-registered"),
-    ({"$ref": "nsroot:schemas/service/9"}, errors.InvalidSchema, "ref-acyclic"),
+    ({"$ref": "nsroot:schemas/service/2"}, errors.InvalidSchema, "ref-acyclic"),
     ({"$ref": "nsroot:schemas/nothing/1"}, errors.InvalidSchema, "ref-exists"),
     ({"$ref": "s.json"}, errors.InvalidSchema, "ref-resolvable"),
     ({**SERVICE_V1, "required": ["port", "tier"]}, errors.IncompatibleSchema, "compatibility"),
@@ -272,7 +272,7 @@ async def test_every_refusal_leaves_nothing_stored(
             continue  # a first version has nothing to be incompatible with
         with pytest.raises(error) as caught:
             await register(strict_registry, name, document)
-        # for another schema, service's version 9 is merely missing
+        # for another schema, service's version 2 is merely missing
         assert caught.value.rule == ("ref-exists" if (name, rule) == ("fresh", "ref-acyclic") else rule)
         assert await snapshot(strict_registry) == before
 
@@ -584,8 +584,9 @@ async def test_deprecation_persists_and_can_be_undone(tmp_path: Path) -> None:
     async with make_registry(path) as registry:
         await register(registry, "service", SERVICE_V1)
         await register(registry, "service", SERVICE_V2)
-        version = await registry.schemas.set_state("service", 1, "deprecated", subject=SUBJECT)
+        version, revision = await registry.schemas.set_state("service", 1, "deprecated", subject=SUBJECT)
         assert version.stored.state == "deprecated"
+        assert revision == await registry.revision()  # the change took a revision of its own
         assert registry.schemas.deprecated("service@1") == "schema version service@1 is deprecated"
         assert registry.schemas.deprecated("service") is None  # latest is v2
         await registry.create("a", {"kind": "service@1", "metadata": {"port": 1}}, subject=SUBJECT)  # still works

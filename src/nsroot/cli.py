@@ -122,6 +122,8 @@ def _json_arg(text: str | None, what: str) -> Any:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
             raise click.BadParameter(f"cannot read {text[1:]}: {exc.strerror}", param_hint=what) from exc
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(f"{text[1:]} is not UTF-8 text: {exc.reason}", param_hint=what) from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -448,6 +450,8 @@ def _json_file(path: str, what: str) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=what) from exc
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"{path} is not UTF-8 text: {exc.reason}", param_hint=what) from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -681,6 +681,7 @@ def schema_paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("SchemaReport"), "A page of failing namespaces.", _REVISION_HEADER),
                     **reads,
+                    "410": _P410,
                 },
             },
         },

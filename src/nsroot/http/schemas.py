@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from nsroot.errors import InvalidInput
 from nsroot.http.request import Request, int_param
-from nsroot.records import encode
+from nsroot.records import encode, parse_decimal
 from nsroot.schemas.schemaset import STATES, Schema, SchemaSet, SchemaVersion, VersionState, parse_mode
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ Handler = Callable[[Request], Awaitable["Response"]]
 
 
 def _version_param(text: str, field: str = "version") -> int:
-    number = int(text) if text.isdigit() and len(text) <= 9 else 0
-    if number < 1:
+    number = parse_decimal(text) if len(text) <= 9 else None  # ASCII digits only
+    if number is None or number < 1:
         raise InvalidInput(f'version must be a positive integer or "latest", got {text!r}', field=field, rule="version")
     return number
 
@@ -104,6 +104,13 @@ class SchemaRoutes:
         text = request.params["version"]
         return "latest" if text == "latest" else _version_param(text)
 
+    async def _number(self, request: Request) -> int:
+        """The version of the path as a number ("latest" resolved now)."""
+        which = self._which(request)
+        if which == "latest":
+            return (await self.schemas.version(request.params["name"], "latest")).version
+        return cast(int, which)
+
     # -- handlers --------------------------------------------------------------------
 
     async def list(self, request: Request) -> Response:
@@ -141,15 +148,17 @@ class SchemaRoutes:
             raise InvalidInput(
                 'the body must be {"state": "deprecated"} or {"state": "active"}', field="/state", rule="enum"
             )
-        number = _version_param(request.params["version"])
-        found = await self.schemas.set_state(
+        number = await self._number(request)
+        found, revision = await self.schemas.set_state(
             request.params["name"], number, cast(VersionState, body["state"]), subject=self._subject
         )
-        return self._version_response(found)
+        response = self._version_response(found)
+        response.headers[0] = (REVISION_HEADER, str(revision))  # this change's revision, not the registration's
+        return response
 
     async def delete_version(self, request: Request) -> Response:
         request.check_query(())
-        number = _version_param(request.params["version"])
+        number = await self._number(request)
         written = await self.schemas.delete(request.params["name"], number, subject=self._subject)
         return self._json({"name": written.name, "deleted": list(written.deleted), "revision": written.revision})
 
@@ -166,6 +175,13 @@ class SchemaRoutes:
     async def put_config(self, request: Request) -> Response:
         request.check_query(())
         body = await request.json()
+        if isinstance(body, dict) and "compatibility" in body and len(body) > 1:
+            unknown = sorted(set(body) - {"compatibility"})[0]
+            raise InvalidInput(
+                f"unknown field {unknown!r}; the body takes only compatibility",
+                field=f"/{unknown}",
+                rule="unknown-field",
+            )
         if not isinstance(body, dict) or set(body) != {"compatibility"}:
             raise InvalidInput(
                 'the body must be {"compatibility": <mode>} (null: the registry default)',

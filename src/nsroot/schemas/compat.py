@@ -29,7 +29,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeGuard
 from urllib.parse import unquote, urljoin
 
@@ -605,12 +605,19 @@ class _Task:
     nbase: str
 
 
+@dataclass(slots=True)
+class _Row:
+    narrowing: bool = False
+    widening: bool = False
+    whys: set[str] = field(default_factory=set)
+
+
 class _Comparer:
     def __init__(self, old: Any, new: Any) -> None:
         self.old = _Doc(old)
         self.new = _Doc(new)
         self.refs_replace = self.old.draft07 or self.new.draft07  # draft-07: $ref hides its siblings
-        self.rows: dict[tuple[tuple[str, ...], str, str], list[bool]] = {}
+        self.rows: dict[tuple[tuple[str, ...], str, str], _Row] = {}
         self.stack: list[_Task] = []
         self.deferred: list[_Task] = []
         self.visited: set[tuple[tuple[str, ...], tuple[str, ...], int]] = set()
@@ -636,8 +643,15 @@ class _Comparer:
             self.stack.append(task)
 
     def result(self) -> list[Difference]:
-        ordered = sorted(self.rows.items(), key=lambda item: item[0])
-        return [Difference(_pointer(toks), change, n, w, rule) for (toks, rule, change), (n, w) in ordered]
+        found = []
+        for (tokens, rule, change), row in sorted(self.rows.items(), key=lambda item: item[0]):
+            whys = (["directly"] if "" in row.whys else []) + sorted(row.whys - {""})
+            if len(whys) > 1:  # reached several ways
+                change = f"{change} (reached more than one way: {'; '.join(whys)})"
+            elif whys != ["directly"]:
+                change = f"{change} ({whys[0]})"
+            found.append(Difference(_pointer(tokens), change, row.narrowing, row.widening, rule))
+        return found
 
     # reporting
 
@@ -650,17 +664,20 @@ class _Comparer:
         pol = task.pol
         n = (pol & _POS and narrowing) or (pol & _NEG and widening)
         w = (pol & _POS and widening) or (pol & _NEG and narrowing)
-        if task.why is not None:
-            change = f"{change} ({task.why})"
-        self.add(task.ntoks + tokens, rule, change, bool(n), bool(w))
+        self.add(task.ntoks + tokens, rule, change, bool(n), bool(w), task.why)
 
     def unanalysed(self, tokens: tuple[str, ...], detail: str) -> None:
-        self.add(tokens, UNANALYSED, f"{detail}; {CANNOT_PROVE}", True, True)
+        self.add(tokens, UNANALYSED, f"{detail}; {CANNOT_PROVE}", True, True, None)
 
-    def add(self, tokens: tuple[str, ...], rule: str, change: str, narrowing: bool, widening: bool) -> None:
-        flags = self.rows.setdefault((tokens, rule, change), [False, False])
-        flags[0] |= narrowing
-        flags[1] |= widening
+    def add(
+        self, tokens: tuple[str, ...], rule: str, change: str, narrowing: bool, widening: bool, why: str | None
+    ) -> None:
+        """One row per (pointer, rule, change): a change reached several ways (a definition
+        referenced from several places) keeps every direction and every reason."""
+        found = self.rows.setdefault((tokens, rule, change), _Row())
+        found.narrowing |= narrowing
+        found.widening |= widening
+        found.whys.add(why or "")
 
     def sub(
         self,

@@ -334,7 +334,7 @@ class SchemaSet:
             schema = self._schemas.get(ref_name)
             target = schema.get(ref_version) if schema is not None else None
             if target is None:
-                if ref_name == name and (schema is None or ref_version >= schema.config.next_version):
+                if ref_name == name and ref_version == (schema.config.next_version if schema else 1):
                     raise InvalidSchema(
                         f'"{reference.uri}" is this schema\'s own next version: a cyclic reference',
                         field=reference.pointer,
@@ -463,11 +463,14 @@ class SchemaSet:
         self._apply(written)
         return self._schema(name)
 
-    async def set_state(self, name: str, version: int, state: VersionState, *, subject: str) -> SchemaVersion:
+    async def set_state(
+        self, name: str, version: int, state: VersionState, *, subject: str
+    ) -> tuple[SchemaVersion, int]:
+        """Mark a version deprecated or active; returns it and the revision the change committed at."""
         name = parse_name(name)
         written = await self.store.write_schema(SetSchemaState(name, version, state, subject))
         self._apply(written)
-        return self._version(name, version)
+        return self._version(name, version), written.revision
 
     async def delete(self, name: str, version: int | None, *, subject: str) -> SchemaWritten:
         """Delete one version, or with ``version`` None the whole schema; raises SchemaInUse."""
