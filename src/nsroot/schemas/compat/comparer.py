@@ -1,226 +1,47 @@
-"""Schema compatibility: which differences between two schema documents break whom.
-
-A JSON Schema is read as the set of documents it accepts. A change is *narrowing* when a
-document valid under the old schema is rejected by the new one (it breaks BACKWARD: new
-readers cannot read old data) and *widening* when a document valid under the new schema is
-rejected by the old one (it breaks FORWARD). ``differences`` lists every difference with
-both flags; ``check`` applies a compatibility mode to them. docs/schema-compatibility.md
-lists the rules; keep the two in step.
-
-The comparison is keyword by keyword: a schema object is the conjunction of its keywords,
-so if no keyword narrows, the schema does not narrow. Keywords that depend on each other
-(``properties`` with ``patternProperties`` and ``additionalProperties``; ``prefixItems``
-with ``items``; the bounds of one quantity; ``contains`` with its counts; ``if`` with
-``then``/``else``) are compared as units. Where a subschema is read the other way round
-(``not``) the flags are swapped; where it is read both ways (``if``, overlapping ``oneOf``
-branches, ``contains`` with ``maxContains``) every change there counts both ways. What
-ns-root cannot analyse counts as breaking both ways (rule ``unanalysed-change``): the
-checker may refuse a compatible change, never accept an incompatible one.
-
-Local ``$ref`` are followed (the targets are compared, in the polarity of the reference);
-a definition reached by no reference is compared as if it were used directly. The walk
-uses an explicit stack, so no schema can exhaust the Python stack.
-"""
+"""The comparison of two schema documents: ``_Comparer`` walks both with an explicit stack
+of ``_Task``\\s (pairs of subschemas, each with the polarity in which it is read), compares
+each pair keyword by keyword, and collects one ``_Row`` per (pointer, rule, change)."""
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeGuard
-from urllib.parse import unquote, urljoin
+from typing import Any, Final, Literal
 
-Mode = Literal["NONE", "BACKWARD", "FORWARD", "FULL", "BACKWARD_TRANSITIVE", "FORWARD_TRANSITIVE", "FULL_TRANSITIVE"]
-MODES: Final[tuple[Mode, ...]] = (
-    "NONE",
-    "BACKWARD",
-    "FORWARD",
-    "FULL",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD_TRANSITIVE",
-    "FULL_TRANSITIVE",
+from nsroot.schemas.compat.document import _DEFAULT_BASE, _apply_id, _Doc
+from nsroot.schemas.compat.results import CANNOT_PROVE, UNANALYSED, Difference
+from nsroot.schemas.compat.values import (
+    _align,
+    _apart,
+    _canon,
+    _child_kind,
+    _has_in_place,
+    _has_refs,
+    _integral,
+    _is_false,
+    _is_number,
+    _is_schema,
+    _names,
+    _pattern_matches,
+    _pointer,
+    _Profile,
+    _profile,
+    _show,
+    _trivially_true,
+    _type_atoms,
+    _type_text,
 )
-Direction = Literal["BACKWARD", "FORWARD"]
-
-UNANALYSED: Final = "unanalysed-change"
-CANNOT_PROVE: Final = "ns-root cannot prove either direction, so it counts as breaking both"
-
-
-@dataclass(frozen=True, slots=True)
-class Difference:
-    """One difference between two schemas that changes which documents are accepted."""
-
-    pointer: str  # RFC 6901 pointer into the new schema (for something removed: where it was)
-    change: str  # human text
-    narrowing: bool  # a document valid under the old schema is rejected by the new one: breaks BACKWARD
-    widening: bool  # a document valid under the new schema is rejected by the old one: breaks FORWARD
-    rule: str  # stable slug naming the rule
-
-
-@dataclass(frozen=True, slots=True)
-class Breaking:
-    """A difference that the configured mode refuses, in one direction, against one version."""
-
-    pointer: str
-    change: str
-    rule: str
-    mode: Mode  # the configured mode
-    against: int  # the earlier version compared with
-    direction: Direction  # which side it breaks: BACKWARD (narrowing) or FORWARD (widening)
-
-    def message(self) -> str:
-        where = self.pointer or "(root)"
-        if self.direction == "BACKWARD":
-            why = f"BACKWARD: documents valid under version {self.against} would be rejected"
-        else:
-            why = f"FORWARD: documents valid under the new schema would be rejected by version {self.against}"
-        return f"{where}: {self.change} ({why})"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "pointer": self.pointer,
-            "change": self.change,
-            "rule": self.rule,
-            "mode": self.mode,
-            "direction": self.direction,
-            "version": self.against,
-            "message": self.message(),
-        }
-
-
-def differences(old: Any, new: Any) -> list[Difference]:
-    """Every difference between two schema documents (dicts or booleans, already-parsed
-    JSON) that changes which documents are accepted, ordered by pointer."""
-    comparer = _Comparer(old, new)
-    comparer.run()
-    return comparer.result()
-
-
-def check(mode: Mode, candidate: Any, earlier: Sequence[tuple[int, Any]]) -> list[Breaking]:
-    """The breaking differences of ``candidate`` against ``earlier`` ((version, document)
-    pairs, oldest first) under ``mode``; [] when compatible.
-
-    The non-transitive modes compare with the last element only, the transitive ones with
-    every element. A difference yields one Breaking per direction the mode refuses: under
-    FULL, a difference that is both narrowing and widening yields a BACKWARD and a FORWARD
-    one (``mode`` is the configured mode, ``direction`` the side it breaks)."""
-    if mode not in MODES:
-        raise ValueError(f"unknown compatibility mode {mode!r}; expected one of {', '.join(MODES)}")
-    if mode == "NONE" or not earlier:
-        return []
-    base = mode.removesuffix("_TRANSITIVE")
-    backward = base in ("BACKWARD", "FULL")
-    forward = base in ("FORWARD", "FULL")
-    compared = list(earlier) if mode.endswith("_TRANSITIVE") else [earlier[-1]]
-    found: list[Breaking] = []
-    for version, document in compared:
-        for diff in differences(document, candidate):
-            if backward and diff.narrowing:
-                found.append(Breaking(diff.pointer, diff.change, diff.rule, mode, version, "BACKWARD"))
-            if forward and diff.widening:
-                found.append(Breaking(diff.pointer, diff.change, diff.rule, mode, version, "FORWARD"))
-    return found
-
-
-# --- keywords -------------------------------------------------------------------------
-
-#: Keywords that never change which documents are accepted (references to ``$id``,
-#: ``$anchor`` and ``$dynamicAnchor`` are resolved on each side, so moving them is seen there).
-ANNOTATIONS: Final = frozenset(
-    {
-        "title",
-        "description",
-        "default",
-        "examples",
-        "$comment",
-        "deprecated",
-        "readOnly",
-        "writeOnly",
-        "$id",
-        "$schema",
-        "$anchor",
-        "$dynamicAnchor",
-        "$vocabulary",
-        "contentSchema",
-    }
+from nsroot.schemas.compat.vocabulary import (
+    _KNOWN,
+    _LOWER_UNITS,
+    _SIZE_MAX,
+    _SIZE_MIN,
+    _STRING_ASSERTIONS,
+    _UPPER_UNITS,
+    ANNOTATIONS,
 )
 
-# How each keyword's value is read: a schema, a list of schemas, a map of schemas, ...
-_KW_KIND: Final[dict[str, str]] = {
-    **dict.fromkeys(
-        (
-            "additionalProperties",
-            "propertyNames",
-            "contains",
-            "not",
-            "if",
-            "then",
-            "else",
-            "unevaluatedProperties",
-            "unevaluatedItems",
-            "additionalItems",
-        ),
-        "schema",
-    ),
-    **dict.fromkeys(("properties", "patternProperties", "dependentSchemas", "$defs", "definitions"), "schemamap"),
-    **dict.fromkeys(("allOf", "anyOf", "oneOf", "prefixItems"), "schemas"),
-    "items": "items",  # a schema, or (draft-07) a list of schemas
-    "dependencies": "deps",  # draft-07: a map of schemas or lists of names
-}
-
-_LOWER_UNITS: Final = (("minimum", "exclusiveMinimum"),)
-_UPPER_UNITS: Final = (("maximum", "exclusiveMaximum"),)
-_SIZE_MIN: Final = ("minLength", "minItems", "minProperties")
-_SIZE_MAX: Final = ("maxLength", "maxItems", "maxProperties")
-_STRING_ASSERTIONS: Final[dict[str, str]] = {
-    "pattern": "pattern",
-    "format": "format",
-    "contentEncoding": "content-encoding",
-    "contentMediaType": "content-media-type",
-}
-_IN_PLACE: Final = frozenset(
-    {"allOf", "anyOf", "oneOf", "if", "then", "else", "dependentSchemas", "dependencies", "$ref", "$dynamicRef"}
-)
-
-_KNOWN: Final = frozenset(
-    {
-        "type",
-        "enum",
-        "const",
-        "minimum",
-        "exclusiveMinimum",
-        "maximum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minContains",
-        "maxContains",
-        "uniqueItems",
-        "required",
-        "dependentRequired",
-        "$ref",
-        "$dynamicRef",
-        *_SIZE_MIN,
-        *_SIZE_MAX,
-        *_STRING_ASSERTIONS,
-        *_KW_KIND,
-    }
-)
-
-_TYPE_ATOMS: Final[dict[str, frozenset[str]]] = {
-    "null": frozenset({"null"}),
-    "boolean": frozenset({"boolean"}),
-    "object": frozenset({"object"}),
-    "array": frozenset({"array"}),
-    "string": frozenset({"string"}),
-    "integer": frozenset({"integer"}),
-    "number": frozenset({"integer", "fraction"}),  # integer ⊂ number
-}
-_ALL_TYPES: Final = frozenset().union(*_TYPE_ATOMS.values())
-
-_DEFAULT_BASE: Final = "https://ns-root.invalid/schema"
 _MAX_DEPTH: Final = 256  # subschema steps (each reference followed counts one); beyond: unanalysed
 
 _POS: Final = 1
@@ -235,361 +56,6 @@ _WHY_ONE_OF: Final = (
     "so it breaks both ways"
 )
 _WHY_CONTAINS: Final = 'inside "contains" with "maxContains": a change moves the count either way'
-
-
-# --- JSON helpers ---------------------------------------------------------------------
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _pointer(tokens: Sequence[str]) -> str:
-    return "".join("/" + _escape(t) for t in tokens)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)  # not JSON; kept distinct
-
-
-def _child_kind(kind: str, key: str, child: Any) -> str:
-    if kind == "schema":
-        found = _KW_KIND.get(key, "value")
-        if found == "items":
-            return "schemas" if isinstance(child, list) else "schema"
-        return found
-    if kind in ("schemas", "schemamap"):
-        return "schema"
-    if kind == "deps":
-        return "value" if isinstance(child, list) else "schema"
-    return "value"
-
-
-def _canon(value: Any, kind: str = "value") -> str:
-    """A canonical text of a JSON value: equal JSON values (1 == 1.0, key order ignored,
-    true != 1) give equal texts. With kind "schema", annotations are dropped and ``true``
-    reads as ``{}``. Iterative: no recursion limit."""
-    out: list[str] = []
-    stack: list[str | tuple[Any, str]] = [(value, kind)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        node, k = item
-        if k == "schema" and node is True:
-            node = {}
-        if isinstance(node, dict):
-            keys = sorted(key for key in node if not (k == "schema" and key in ANNOTATIONS))
-            out.append("{")
-            stack.append("}")
-            for i, key in reversed(list(enumerate(keys))):
-                stack.append((node[key], _child_kind(k, key, node[key])))
-                stack.append(json.dumps(key) + ":")
-                if i:
-                    stack.append(",")
-        elif isinstance(node, list):
-            child = "schema" if k == "schemas" else "value"
-            out.append("[")
-            stack.append("]")
-            for i, element in reversed(list(enumerate(node))):
-                stack.append((element, child))
-                if i:
-                    stack.append(",")
-        else:
-            out.append(_scalar(node))
-    return "".join(out)
-
-
-def _has_refs(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if "$ref" in node or "$dynamicRef" in node:
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-def _children(node: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """The subschemas of a schema object, with their path relative to it."""
-    for key, value in node.items():
-        kind = _child_kind("schema", key, value)
-        if kind == "schema":
-            yield (key,), value
-        elif kind == "schemas" and isinstance(value, list):
-            for i, element in enumerate(value):
-                yield (key, str(i)), element
-        elif kind in ("schemamap", "deps") and isinstance(value, dict):
-            for name, element in value.items():
-                if not (kind == "deps" and isinstance(element, list)):
-                    yield (key, name), element
-
-
-# --- schema helpers -------------------------------------------------------------------
-
-
-def _is_schema(value: Any) -> bool:
-    return isinstance(value, (dict, bool))
-
-
-def _trivially_true(schema: Any) -> bool:
-    """``true``, ``{}``, or an object holding only annotations and definitions."""
-    if schema is True:
-        return True
-    return isinstance(schema, dict) and all(k in ANNOTATIONS or k in ("$defs", "definitions") for k in schema)
-
-
-def _is_false(schema: Any) -> bool:
-    """``false``, or ``{"not": <trivially true>}``."""
-    if schema is False:
-        return True
-    if not isinstance(schema, dict) or "not" not in schema:
-        return False
-    return _trivially_true(schema["not"]) and all(k == "not" or k in ANNOTATIONS for k in schema)
-
-
-def _type_atoms(schema: dict[str, Any]) -> frozenset[str] | None:
-    """The instance types ``type`` allows (integer and fraction for number); None if malformed."""
-    declared = schema.get("type")
-    if "type" not in schema:
-        return _ALL_TYPES
-    names = [declared] if isinstance(declared, str) else declared
-    if not isinstance(names, list) or not all(isinstance(n, str) and n in _TYPE_ATOMS for n in names):
-        return None
-    return frozenset().union(*(_TYPE_ATOMS[n] for n in names))
-
-
-def _type_text(schema: dict[str, Any]) -> str:
-    declared = schema.get("type")
-    if "type" not in schema:
-        return "any type"
-    if isinstance(declared, list):
-        return " or ".join(str(n) for n in declared) if declared else "no type"
-    return str(declared)
-
-
-def _value_atom(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "integer" if float(value).is_integer() else "fraction"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _value_set(schema: Any) -> set[str] | None:
-    """The canonical texts of the only values ``const``/``enum`` allow, or None if unlimited."""
-    if not isinstance(schema, dict):
-        return None
-    found: set[str] | None = None
-    if "const" in schema:
-        found = {_canon(schema["const"])}
-    if isinstance(schema.get("enum"), list):
-        values = {_canon(v) for v in schema["enum"]}
-        found = values if found is None else found & values
-    return found
-
-
-def _atoms(schema: Any, refs_replace: bool) -> frozenset[str]:
-    """An over-approximation of the instance types ``schema`` accepts."""
-    if _is_false(schema):
-        return frozenset()
-    if not isinstance(schema, dict) or (refs_replace and "$ref" in schema):
-        return _ALL_TYPES
-    atoms = _type_atoms(schema) or _ALL_TYPES
-    if "const" in schema:
-        atoms &= {_value_atom(schema["const"])}
-    if isinstance(schema.get("enum"), list):
-        atoms &= {_value_atom(v) for v in schema["enum"]}
-    return atoms
-
-
-def _disjoint(a: Any, b: Any, refs_replace: bool) -> bool:
-    """Whether no document can be valid under both ``a`` and ``b`` (a sound, partial test:
-    instance types, const/enum values, or a required discriminator property with
-    disjoint const/enum values on object-only schemas)."""
-    atoms_a, atoms_b = _atoms(a, refs_replace), _atoms(b, refs_replace)
-    if not atoms_a & atoms_b:
-        return True
-    if refs_replace and any(isinstance(s, dict) and "$ref" in s for s in (a, b)):
-        return False
-    values_a, values_b = _value_set(a), _value_set(b)
-    if values_a is not None and values_b is not None and not values_a & values_b:
-        return True
-    if atoms_a <= {"object"} and atoms_b <= {"object"} and isinstance(a, dict) and isinstance(b, dict):
-        req_a, req_b = a.get("required"), b.get("required")
-        props_a, props_b = a.get("properties"), b.get("properties")
-        if _names(req_a) and _names(req_b) and isinstance(props_a, dict) and isinstance(props_b, dict):
-            for key in set(req_a) & set(req_b):
-                va, vb = _value_set(props_a.get(key)), _value_set(props_b.get(key))
-                if va is not None and vb is not None and not va & vb:
-                    return True
-    return False
-
-
-def _has_in_place(schema: dict[str, Any], extra: frozenset[str]) -> bool:
-    return any(k in schema for k in _IN_PLACE | extra)
-
-
-# Constructs Python's ``re`` reads differently from the validator's regex engine (nested
-# classes and class set operations, Unicode classes, \z, inline flags, ...).
-_FOREIGN_REGEX: Final = re.compile(r"\[\[|&&|--|~~|\\[pPxuQEzZ]|\(\?(?!:)")
-
-
-def _pattern_matches(pattern: Any, key: str) -> bool | None:
-    """Whether ``pattern`` matches property name ``key``; None when Python's ``re`` may read
-    the pattern or the name differently from the validator (then ns-root does not guess)."""
-    if not isinstance(pattern, str) or _FOREIGN_REGEX.search(pattern) or not (key.isascii() and key.isprintable()):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            return re.search(pattern, key) is not None
-    except (re.error, Warning, RecursionError, OverflowError):
-        return None
-
-
-def _align(old: list[Any], new: list[Any]) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Pair up two lists of subschemas: (pairs (old index, new index), added new indexes,
-    removed old indexes). Equal lengths pair by index; otherwise, when the shorter list is
-    the longer with some elements taken out, the others are added or removed; failing that,
-    pair by index and the tail is added or removed. Symmetric in old and new."""
-    if len(old) == len(new):
-        return [(i, i) for i in range(len(old))], [], []
-    short, long = (old, new) if len(old) < len(new) else (new, old)
-    long_canon = [_canon(s, "schema") for s in long]
-    matched: list[tuple[int, int]] = []
-    j = 0
-    for i, schema in enumerate(short):
-        text = _canon(schema, "schema")
-        while j < len(long) and long_canon[j] != text:
-            j += 1
-        if j == len(long):
-            break
-        matched.append((i, j))
-        j += 1
-    if len(matched) == len(short):
-        used = {lj for _, lj in matched}
-        extra = [lj for lj in range(len(long)) if lj not in used]
-    else:
-        matched = [(i, i) for i in range(len(short))]
-        extra = list(range(len(short), len(long)))
-    if short is old:
-        return matched, extra, []
-    return [(lj, si) for si, lj in matched], [], extra
-
-
-# --- documents: dialect, resources and anchors ------------------------------------------
-
-
-def _apply_id(base: str, node: Any, draft07: bool) -> str:
-    ident = node.get("$id") if isinstance(node, dict) else None
-    if not isinstance(ident, str) or (draft07 and ident.startswith("#")):
-        return base
-    return urljoin(base, ident).partition("#")[0]
-
-
-class _Doc:
-    """One schema document: its dialect, and where its ``$id``\\s and anchors are."""
-
-    __slots__ = ("_canon", "anchors", "dialect", "draft07", "resources", "root")
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-        declared = root.get("$schema") if isinstance(root, dict) else None
-        self.draft07 = isinstance(declared, str) and "draft-07" in declared
-        self.dialect = "draft-07" if self.draft07 else "2020-12"
-        self.resources: dict[str, tuple[str, ...]] = {_DEFAULT_BASE: ()}
-        self.anchors: dict[str, tuple[str, ...]] = {}
-        self._canon: str | None = None
-        stack: list[tuple[tuple[str, ...], Any, str]] = [((), root, _DEFAULT_BASE)]
-        while stack:
-            tokens, node, base = stack.pop()
-            if not isinstance(node, dict):
-                continue
-            here = _apply_id(base, node, self.draft07)
-            ident = node.get("$id")
-            if isinstance(ident, str):
-                if self.draft07 and ident.startswith("#"):
-                    self.anchors.setdefault(here + ident, tokens)
-                else:
-                    self.resources.setdefault(here, tokens)
-            for key in ("$anchor", "$dynamicAnchor"):
-                if isinstance(node.get(key), str):
-                    self.anchors.setdefault(f"{here}#{node[key]}", tokens)
-            stack.extend((tokens + rel, child, here) for rel, child in _children(node))
-
-    def canon(self) -> str:
-        if self._canon is None:
-            self._canon = _canon(self.root, "schema")
-        return self._canon
-
-    def locate(self, tokens: tuple[str, ...]) -> tuple[Any, str] | None:
-        """The node at ``tokens`` and the base URI in effect there (before its own ``$id``)."""
-        node, base, kind = self.root, _DEFAULT_BASE, "schema"
-        for token in tokens:
-            if kind == "schema":
-                base = _apply_id(base, node, self.draft07)
-            if isinstance(node, dict) and token in node:
-                child = node[token]
-            elif isinstance(node, list) and re.fullmatch(r"0|[1-9][0-9]*", token) and int(token) < len(node):
-                child = node[int(token)]
-            else:
-                return None
-            kind = _child_kind(kind, token, child)
-            node = child
-        return node, base
-
-    def resolve(self, ref: str, base: str) -> tuple[str, tuple[str, ...], Any, str]:
-        """("local", tokens, node, base) for a reference into this document; ("remote", ...)
-        for another document; ("dangling", ...) for a local one that names nothing."""
-        full = urljoin(base, ref)
-        uri, _, fragment = full.partition("#")
-        resource = self.resources.get(uri)
-        if resource is None:
-            return "remote", (), None, full
-        fragment = unquote(fragment)
-        if not fragment:
-            tokens: tuple[str, ...] | None = resource
-        elif fragment.startswith("/"):
-            tokens = resource + tuple(t.replace("~1", "/").replace("~0", "~") for t in fragment[1:].split("/"))
-        else:
-            tokens = self.anchors.get(f"{uri}#{fragment}")
-        located = self.locate(tokens) if tokens is not None else None
-        if tokens is None or located is None:
-            return "dangling", (), None, full
-        return "local", tokens, located[0], located[1]
-
-
-# --- the comparison -------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -979,7 +445,7 @@ class _Comparer:
             self.emit(task, ("multipleOf",), "multiple-of-removed", f"multipleOf {_show(a)} removed", False, True)
         elif a != b:
             change = f"multipleOf changed from {_show(a)} to {_show(b)}"
-            if float(a).is_integer() and float(b).is_integer():  # exact; fractions are left to float rounding
+            if _integral(a) and _integral(b):  # exact; fractions are left to the validator's float rounding
                 ia, ib = int(a), int(b)
                 if ib % ia == 0:
                     self.emit(task, ("multipleOf",), "multiple-of-narrowed", change, True, False)
@@ -1064,8 +530,8 @@ class _Comparer:
                 value = {}
             shapes.append(value)
         old_props, new_props, old_patterns, new_patterns = shapes
-        old_rest, old_rest_kw = _closure(o, "properties")
-        new_rest, new_rest_kw = _closure(n, "properties")
+        old_rest, old_rest_kw = _closure(o, "properties", self.old.draft07)
+        new_rest, new_rest_kw = _closure(n, "properties", self.new.draft07)
 
         for name in sorted(old_props.keys() | new_props.keys()):
             where = ("properties", name)
@@ -1077,8 +543,10 @@ class _Comparer:
                 (old_patterns, old_rest, old_rest_kw) if added else (new_patterns, new_rest, new_rest_kw)
             )
             matches = [_pattern_matches(p, name) for p in patterns]
-            if any(matches) or _trivially_true(rest):
-                rest, rest_kw = True, None  # patternProperties (compared on their own) cover it
+            if any(matches):
+                rest, rest_kw = True, "patternProperties"  # compared on their own
+            elif _trivially_true(rest):
+                rest, rest_kw = True, None
             elif None in matches:
                 side = "old" if added else "new"
                 self.unanalysed(
@@ -1159,12 +627,13 @@ class _Comparer:
                     self.emit(task, where, f"{noun}-removed-from-closed", change, True, False)
         elif _trivially_true(rest):
             if not _trivially_true(schema):
+                by_pattern = rest_kw == "patternProperties"
                 if added:
-                    change = f"{label} added; the old schema did not constrain it"
-                    self.emit(task, where, f"{noun}-added", change, True, False)
+                    how = "constrained it only through patternProperties" if by_pattern else "did not constrain it"
+                    self.emit(task, where, f"{noun}-added", f"{label} added; the old schema {how}", True, False)
                 else:
-                    change = f"{label} removed; the new schema does not constrain it"
-                    self.emit(task, where, f"{noun}-removed", change, False, True)
+                    how = "constrains it only through patternProperties" if by_pattern else "does not constrain it"
+                    self.emit(task, where, f"{noun}-removed", f"{label} removed; the new schema {how}", False, True)
         elif added:  # compare the old rest schema with the new one
             self.sub(task, rest, schema, (rest_kw or "",), where)
         else:  # reported where it was
@@ -1176,14 +645,17 @@ class _Comparer:
         """``unevaluatedProperties``/``unevaluatedItems`` beside in-place applicators: what they
         cover depends on every subschema, so any change there counts both ways."""
 
-        def sensitive(d: dict[str, Any], rest_present: bool) -> bool:
-            return not rest_present and keyword in d and not _trivially_true(d[keyword]) and _has_in_place(d, extra)
+        def sensitive(d: dict[str, Any], draft07: bool) -> bool:
+            rest_present = _array_layout(d)[3] is not None if keyword == "unevaluatedItems" else rest_kw in d
+            return (
+                not draft07  # draft-07 has no unevaluated keywords
+                and not rest_present
+                and keyword in d
+                and not _trivially_true(d[keyword])
+                and _has_in_place(d, extra)
+            )
 
-        if keyword == "unevaluatedItems":
-            old_present, new_present = _array_layout(o)[3] is not None, _array_layout(n)[3] is not None
-        else:
-            old_present, new_present = rest_kw in o, rest_kw in n
-        if not (sensitive(o, old_present) or sensitive(n, new_present)):
+        if not (sensitive(o, self.old.draft07) or sensitive(n, self.new.draft07)):
             return
         changed = _canon(o, "schema") != _canon(n, "schema")
         if not changed and (_has_refs(o) or _has_refs(n)):
@@ -1205,8 +677,8 @@ class _Comparer:
             for keyword in ("prefixItems", "items", "additionalItems"):
                 self.malformed(task, o, n, keyword)
             return
-        old_rest, old_rest_kw = _closure(o, "items")
-        new_rest, new_rest_kw = _closure(n, "items")
+        old_rest, old_rest_kw = _closure(o, "items", self.old.draft07)
+        new_rest, new_rest_kw = _closure(n, "items", self.new.draft07)
         for i in range(max(len(old_prefix), len(new_prefix))):
             if i < len(old_prefix) and i < len(new_prefix):
                 self.sub(task, old_prefix[i], new_prefix[i], (old_prefix_kw, str(i)), (new_prefix_kw, str(i)))
@@ -1225,6 +697,9 @@ class _Comparer:
         """``contains`` with ``minContains`` (default 1) and ``maxContains``, as one unit."""
         if "contains" not in o and "contains" not in n:
             return  # minContains/maxContains do nothing without contains
+        # draft-07 has no minContains/maxContains: there contains means "at least one"
+        o = {k: v for k, v in o.items() if not (self.old.draft07 and k in ("minContains", "maxContains"))}
+        n = {k: v for k, v in n.items() if not (self.new.draft07 and k in ("minContains", "maxContains"))}
         for keyword in ("minContains", "maxContains"):
             if any(keyword in d and not (_is_number(d[keyword]) and d[keyword] >= 0) for d in (o, n)):
                 self.malformed(task, o, n, keyword)
@@ -1309,22 +784,26 @@ class _Comparer:
         """Exactly one branch must match: a branch that may overlap another is read both
         ways (widening it can make a document match two branches)."""
         pairs, added, removed = _align(a, b)
-        rr = self.refs_replace
+        old_profiles = [_profile(s, self.refs_replace) for s in a]
+        new_profiles = [_profile(s, self.refs_replace) for s in b]
 
-        def apart(schemas: Sequence[Any], skip_old: int | None, skip_new: int | None) -> bool:
-            others = [s for k, s in enumerate(a) if k != skip_old] + [s for k, s in enumerate(b) if k != skip_new]
-            return all(_disjoint(s, other, rr) for s in schemas for other in others)
+        def apart(mine: Sequence[_Profile], skip_old: int | None, skip_new: int | None) -> bool:
+            """Whether ``mine`` are disjoint from every other branch, old or new."""
+            others = [p for k, p in enumerate(old_profiles) if k != skip_old]
+            others += [p for k, p in enumerate(new_profiles) if k != skip_new]
+            return all(_apart(p, other) for p in mine for other in others)
 
         for i, j in pairs:
-            pol, why = (_POS, None) if apart((a[i], b[j]), i, j) else (_MIXED, _WHY_ONE_OF)
+            disjoint = apart((old_profiles[i], new_profiles[j]), i, j)
+            pol, why = (_POS, None) if disjoint else (_MIXED, _WHY_ONE_OF)
             self.sub(task, a[i], b[j], ("oneOf", str(i)), ("oneOf", str(j)), pol, why)
         for j in added:
             if not _is_false(b[j]):
-                overlaps = not apart((b[j],), None, j)
+                overlaps = not apart((new_profiles[j],), None, j)
                 self.emit(task, ("oneOf", str(j)), "one-of-branch-added", f"oneOf branch {j} added", overlaps, True)
         for i in removed:
             if not _is_false(a[i]):
-                overlaps = not apart((a[i],), i, None)
+                overlaps = not apart((old_profiles[i],), i, None)
                 self.emit(task, ("oneOf", str(i)), "one-of-branch-removed", f"oneOf branch {i} removed", True, overlaps)
 
     def conditional(self, task: _Task, o: dict[str, Any], n: dict[str, Any]) -> None:
@@ -1343,10 +822,6 @@ class _Comparer:
             self.emit(task, ("if",), "conditional-removed", "if/then/else removed", False, True)
 
 
-def _names(value: Any) -> TypeGuard[list[str]]:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
 def _array_layout(d: dict[str, Any]) -> tuple[list[Any] | None, str, Any, str | None]:
     """(prefix schemas, their keyword, the schema for the items after them, its keyword);
     the prefix is None when malformed. Absent rest is (True, None)."""
@@ -1363,10 +838,10 @@ def _array_layout(d: dict[str, Any]) -> tuple[list[Any] | None, str, Any, str | 
     return [], "prefixItems", True, None
 
 
-def _closure(d: dict[str, Any], members: Literal["properties", "items"]) -> tuple[Any, str | None]:
+def _closure(d: dict[str, Any], members: Literal["properties", "items"], draft07: bool) -> tuple[Any, str | None]:
     """The schema governing the members no name (or index) covers, and its keyword: the
     rest keyword (additionalProperties; items or additionalItems), else the unevaluated one
-    when no in-place subschema can evaluate members, else (True, None)."""
+    (not in draft-07) when no in-place subschema can evaluate members, else (True, None)."""
     if members == "items":
         _, _, rest, kw = _array_layout(d)
         unevaluated, extra = "unevaluatedItems", frozenset({"contains"})
@@ -1376,6 +851,6 @@ def _closure(d: dict[str, Any], members: Literal["properties", "items"]) -> tupl
         unevaluated, extra = "unevaluatedProperties", frozenset()
     if kw is not None:
         return rest, kw
-    if unevaluated in d and not _has_in_place(d, extra):
+    if unevaluated in d and not draft07 and not _has_in_place(d, extra):
         return d[unevaluated], unevaluated
     return True, None
