@@ -78,10 +78,7 @@ class Failing:
             "id": self.id,
             "kind": self.kind,
             "mod_revision": self.mod_revision,
-            "errors": [
-                {"instance_path": e.field, "keyword": e.rule, "schema_path": e.schema_path, "message": e.detail}
-                for e in self.errors
-            ],
+            "errors": [schemaset.violation_dict(e) for e in self.errors],
         }
 
 

@@ -163,10 +163,7 @@ def check_document(document: Any, limits: SchemaLimits) -> Dialect:
         )
     dialect = dialect_of(document)
     meta = _meta_validator(dialect)
-    errors = [
-        FieldError("/schema" + pointer(e.instance_path), _keyword(e.schema_path), e.message, pointer(e.schema_path))
-        for e in meta.iter_errors(document)
-    ]
+    errors = errors_of(meta, document, "/schema")
     if errors:
         raise InvalidSchema(
             f"not a valid {dialect} JSON Schema: {len(errors)} meta-schema error(s); "
@@ -187,6 +184,17 @@ def _meta_validator(dialect: Dialect) -> jsonschema_rs.Validator:
         found = _VALIDATOR[dialect]({"$ref": _META_URI[dialect]}, validate_formats=True)
         _META_CACHE[dialect] = found
     return found
+
+
+def errors_of(validator: jsonschema_rs.Validator, instance: Any, prefix: str = "") -> list[FieldError]:
+    """Every way ``instance`` fails ``validator`` (empty when valid), each with its instance
+    path under ``prefix``, keyword, schema path and message."""
+    if validator.is_valid(instance):  # the common case, and much cheaper than collecting errors
+        return []
+    return [
+        FieldError(prefix + pointer(e.instance_path), _keyword(e.schema_path), e.message, pointer(e.schema_path))
+        for e in validator.iter_errors(instance)
+    ]
 
 
 def _keyword(schema_path: Sequence[str | int]) -> str:

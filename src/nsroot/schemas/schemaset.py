@@ -41,7 +41,7 @@ from nsroot.metrics import Metrics
 from nsroot.records import Spec
 from nsroot.schemas import compat, documents
 from nsroot.schemas.compat import Mode
-from nsroot.schemas.documents import Dialect, SchemaLimits, pointer
+from nsroot.schemas.documents import Dialect, SchemaLimits
 from nsroot.store.base import (
     ConfigureSchema,
     DeleteSchema,
@@ -132,13 +132,14 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         if not self.errors:
             return {"valid": True, "errors": []}
-        return {"valid": False, "errors": [_violation(e) for e in self.errors]}
+        return {"valid": False, "errors": [violation_dict(e) for e in self.errors]}
 
 
 _VALID: Final = Outcome([])  # shared by every valid document: it is never changed
 
 
-def _violation(error: FieldError) -> dict[str, Any]:
+def violation_dict(error: FieldError) -> dict[str, Any]:
+    """A schema violation as the API shows it."""
     return {
         "instance_path": error.field,
         "keyword": error.rule,
@@ -517,7 +518,7 @@ class SchemaSet:
 
     def violations(self, version: SchemaVersion, instance: Any, prefix: str = "") -> builtins.list[FieldError]:
         """Every way ``instance`` fails ``version`` (empty when it is valid)."""
-        errors = _errors(self._validator(version), instance, prefix)
+        errors = documents.errors_of(self._validator(version), instance, prefix)
         self.metrics.schema_validations.inc(version.name, "invalid" if errors else "valid")
         return errors
 
@@ -545,7 +546,7 @@ class SchemaSet:
                 raise InvalidInput(
                     f"document{where} nests deeper than {depth} levels", field=where or "body", rule="max-depth"
                 )
-            errors = _errors(validator, document, "")
+            errors = documents.errors_of(validator, document, "")
             if errors:
                 invalid += 1
                 outcomes.append(Outcome(errors))
@@ -605,22 +606,6 @@ class SchemaSet:
     async def refresh(self) -> None:
         """Reload if another process changed a schema (a no-op in a single process)."""
         await self._current()
-
-
-def _errors(validator: jsonschema_rs.Validator, instance: Any, prefix: str) -> builtins.list[FieldError]:
-    if validator.is_valid(instance):  # the common case, and much cheaper than collecting errors
-        return []
-    return [
-        FieldError(prefix + pointer(e.instance_path), _keyword(e.schema_path), e.message, pointer(e.schema_path))
-        for e in validator.iter_errors(instance)
-    ]
-
-
-def _keyword(schema_path: Sequence[str | int]) -> str:
-    for part in reversed(schema_path):
-        if isinstance(part, str) and not part.isdigit():
-            return part
-    return "schema"
 
 
 def _incompatible(name: str, mode: Mode, breaking: Sequence[compat.Breaking]) -> IncompatibleSchema:
