@@ -13,140 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from clirun import BaseCli, Cmd, Command, collect, ok, run, run_many, spawn
+from clirun import bytecode_cache as bytecode_cache  # the autouse fixture, one per test module
 from conftest import ServerProcess, free_port
 from nsroot.registry import Registry
 from nsroot.store.sqlite import SQLiteOptions, SQLiteStore
 
-TIMEOUT = 30
 PAGES = 1005  # more than one page (1000) of the CLI's listing
 
 
-@dataclass(frozen=True)
-class Result:
-    args: tuple[str, ...]
-    code: int | None
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def rows(self) -> list[list[str]]:
-        """The data rows of a table (the header line dropped), split on runs of spaces."""
-        return [line.split() for line in self.out.splitlines()[1:]]
-
-    @property
-    def ids(self) -> list[str]:
-        return [row[0] for row in self.rows]
-
-
-@dataclass(frozen=True)
-class WithEnv:
-    """A command line run with extra environment variables."""
-
-    argv: Sequence[str]
-    env: Mapping[str, str]
-
-
-Command = Sequence[str] | WithEnv
-
-
-_PYCACHE: list[str] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Let the many short-lived interpreters share compiled bytecode, outside the source tree."""
-    _PYCACHE.append(str(tmp_path_factory.mktemp("pycache")))
-
-
-def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NSROOT_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    if _PYCACHE:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = _PYCACHE[0]
-    env.update(extra or {})
-    return env
-
-
-def _spawn(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "nsroot", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(env),
-        start_new_session=True,  # so that a hung ``serve`` can be killed with its workers
-    )
-
-
-def _collect(argv: Sequence[str], process: subprocess.Popen[str]) -> Result:
-    """Wait for ``process``; one that hangs is killed with its process group (exit code None)."""
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        return Result(tuple(argv), None, out, err)
-    return Result(tuple(argv), process.returncode, out, err)
-
-
-def _check(result: Result) -> Result:
-    shown = "nsroot " + " ".join(result.args)
-    assert result.code is not None, f"{shown} did not finish in {TIMEOUT}s:\n{result.out}\n{result.err}"
-    assert "Traceback" not in result.err, f"{shown} showed a traceback:\n{result.err}"
-    assert "Traceback" not in result.out, f"{shown} showed a traceback:\n{result.out}"
-    return result
-
-
-def run(*argv: str, env: Mapping[str, str] | None = None) -> Result:
-    return _check(_collect(argv, _spawn(argv, env)))
-
-
-def run_many(*commands: Command) -> list[Result]:
-    """Run independent commands side by side; wait for all of them before checking any."""
-    started = []
-    for command in commands:
-        argv, env = (command.argv, command.env) if isinstance(command, WithEnv) else (command, None)
-        started.append((argv, _spawn(argv, env)))
-    results = [_collect(argv, process) for argv, process in started]
-    return [_check(result) for result in results]
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, f"nsroot {' '.join(result.args)} exited {result.code}:\n{result.out}\n{result.err}"
-    return result
-
-
-class Cli:
+class Cli(BaseCli):
     """The CLI pointed at one server, and a plain HTTP client to set the scene."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __call__(self, *argv: str) -> Result:
-        return run("--url", self.url, *argv)
-
-    def ok(self, *argv: str) -> Result:
-        return ok(self(*argv))
-
-    def many(self, *commands: Sequence[str]) -> list[Result]:
-        return run_many(*(("--url", self.url, *argv) for argv in commands))
 
     def seed(self, *records: dict[str, Any]) -> list[dict[str, Any]]:
         with httpx.Client(base_url=self.url, timeout=10) as http:
@@ -171,12 +56,12 @@ def _seed_pages(db: Path) -> None:
 @pytest.fixture(scope="module")
 def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     db = tmp_path_factory.mktemp("cli") / "cli.db"
-    warm_up = _spawn(("--help",), None)  # fills the bytecode cache meanwhile
+    warm_up = spawn(("--help",))  # fills the bytecode cache meanwhile
     try:
         _seed_pages(db)
         running = ServerProcess(db).start()
     finally:
-        _collect(("--help",), warm_up)
+        collect(("--help",), warm_up)
     try:
         yield running
     finally:
@@ -601,9 +486,9 @@ def test_a_server_that_never_answers_exits_6_saying_why() -> None:
 def test_nsroot_url_environment_variable(cli_server: ServerProcess) -> None:
     elsewhere = f"http://127.0.0.1:{free_port()}"
     via_env, flag_wins, unreachable = run_many(
-        WithEnv(("--json", "revision"), {"NSROOT_URL": cli_server.url}),
-        WithEnv(("--url", cli_server.url, "revision"), {"NSROOT_URL": elsewhere}),
-        WithEnv(("revision",), {"NSROOT_URL": elsewhere}),
+        Cmd(("--json", "revision"), env={"NSROOT_URL": cli_server.url}),
+        Cmd(("--url", cli_server.url, "revision"), env={"NSROOT_URL": elsewhere}),
+        Cmd(("revision",), env={"NSROOT_URL": elsewhere}),
     )
     assert ok(via_env).json()["revision"] > PAGES
     ok(flag_wins)
@@ -641,7 +526,7 @@ def test_serve_with_an_invalid_config_fails_cleanly(tmp_path: Path) -> None:
     commands += [
         ("serve", "--config", str(tmp_path / "absent.toml"), "--db", str(db)),
         ("serve", "--port", "70000", "--db", str(db)),
-        WithEnv(("serve", "--db", str(db)), {"NSROOT_WORKERS": "lots"}),
+        Cmd(("serve", "--db", str(db)), env={"NSROOT_WORKERS": "lots"}),
     ]
     expected = [message for _, message in cases.values()] + ["cannot read config file", "70000", "NSROOT_WORKERS"]
     for result, message in zip(run_many(*commands), expected, strict=True):

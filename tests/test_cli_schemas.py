@@ -12,21 +12,16 @@ side by side, and scenes are set through the HTTP API rather than the command un
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from clirun import BaseCli, Cmd, Result, ok, run_many
+from clirun import bytecode_cache as bytecode_cache  # the autouse fixture, one per test module
 from conftest import ServerProcess, free_port
-
-TIMEOUT = 30
 
 SERVICE: dict[str, Any] = {
     "type": "object",
@@ -49,91 +44,6 @@ NARROWER: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Result:
-    args: tuple[str, ...]
-    code: int | None
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def rows(self) -> list[list[str]]:
-        """The data rows of a table (the header line dropped), split on runs of spaces."""
-        return [line.split() for line in self.out.splitlines()[1:]]
-
-
-@dataclass(frozen=True)
-class Cmd:
-    """One command line, optionally with standard input."""
-
-    argv: Sequence[str]
-    stdin: str | None = None
-
-
-_PYCACHE: list[str] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Let the many short-lived interpreters share compiled bytecode, outside the source tree."""
-    _PYCACHE.append(str(tmp_path_factory.mktemp("pycache")))
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NSROOT_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    if _PYCACHE:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = _PYCACHE[-1]
-    return env
-
-
-def _spawn(argv: Sequence[str], stdin: str | None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "nsroot", *argv],
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-        start_new_session=True,
-    )
-
-
-def _collect(argv: Sequence[str], process: subprocess.Popen[str], stdin: str | None) -> Result:
-    """Wait for ``process``; one that hangs is killed with its process group (exit code None)."""
-    try:
-        out, err = process.communicate(stdin, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        return Result(tuple(argv), None, out, err)
-    return Result(tuple(argv), process.returncode, out, err)
-
-
-def _check(result: Result) -> Result:
-    shown = "nsroot " + " ".join(result.args)
-    assert result.code is not None, f"{shown} did not finish in {TIMEOUT}s:\n{result.out}\n{result.err}"
-    assert "Traceback" not in result.err, f"{shown} showed a traceback:\n{result.err}"
-    assert "Traceback" not in result.out, f"{shown} showed a traceback:\n{result.out}"
-    return result
-
-
-def run_many(*commands: Cmd) -> list[Result]:
-    """Run independent commands side by side; wait for all of them before checking any."""
-    started = [(c, _spawn(c.argv, c.stdin)) for c in commands]
-    results = [_collect(c.argv, process, c.stdin) for c, process in started]
-    return [_check(result) for result in results]
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, f"nsroot {' '.join(result.args)} exited {result.code}:\n{result.out}\n{result.err}"
-    return result
-
-
 def fails(result: Result, code: int) -> Result:
     """A refusal: the exit code, nothing on stdout, one ``error:`` message on stderr."""
     assert result.code == code, f"nsroot {' '.join(result.args)} exited {result.code}, not {code}:\n{result.err}"
@@ -142,24 +52,12 @@ def fails(result: Result, code: int) -> Result:
     return result
 
 
-class Cli:
+class Cli(BaseCli):
     """The CLI pointed at one server, and a plain HTTP client to set the scene."""
 
     def __init__(self, url: str, tmp: Path) -> None:
-        self.url = url
+        super().__init__(url)
         self.tmp = tmp
-
-    def cmd(self, *argv: str, stdin: str | None = None) -> Cmd:
-        return Cmd(("--url", self.url, *argv), stdin)
-
-    def __call__(self, *argv: str, stdin: str | None = None) -> Result:
-        return run_many(self.cmd(*argv, stdin=stdin))[0]
-
-    def ok(self, *argv: str, stdin: str | None = None) -> Result:
-        return ok(self(*argv, stdin=stdin))
-
-    def many(self, *commands: Sequence[str] | Cmd) -> list[Result]:
-        return run_many(*(c if isinstance(c, Cmd) else self.cmd(*c) for c in commands))
 
     def file(self, name: str, value: Any) -> str:
         path = self.tmp / name

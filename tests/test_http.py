@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-PROBLEM = "application/problem+json"
+from httpkit import assert_problem, assert_sane, fuzz_settings, json_values, nested, revision_now, samples
+
 NS = "/v1/namespaces"
 MIB = 1 << 20
 
@@ -40,13 +40,6 @@ async def create(client: httpx.AsyncClient, ns_id: str, kind: str = "team", **sp
     return body
 
 
-async def revision_now(client: httpx.AsyncClient) -> int:
-    response = await client.get("/v1/revision")
-    assert response.status_code == 200
-    value: int = response.json()["revision"]
-    return value
-
-
 async def stored(client: httpx.AsyncClient) -> tuple[Any, Any]:
     """Everything a request could have changed: the revisions and every record."""
     revision = await client.get("/v1/revision")
@@ -63,25 +56,6 @@ async def list_ids(client: httpx.AsyncClient, **params: Any) -> list[str]:
     return [item["id"] for item in response.json()["items"]]
 
 
-def assert_problem(
-    response: httpx.Response, status: int, slug: str | None = None, field: str | None = None
-) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["type"].startswith("urn:nsroot:problem:")
-    if slug is not None:
-        assert body["type"] == "urn:nsroot:problem:" + slug
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert body["status"] == status
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    if field is not None:
-        assert body.get("field") == field, body
-    return body
-
-
 def forge_cursor(r: int, a: str, q: str, v: int = 1) -> str:
     """A cursor in the server's format (base64url of {v, r, a, q}) with chosen contents."""
     raw = json.dumps({"v": v, "r": r, "a": a, "q": q}).encode()
@@ -92,13 +66,6 @@ def nested_list(depth: int) -> list[Any]:
     value: list[Any] = [1]
     for _ in range(depth - 1):
         value = [value]
-    return value
-
-
-def nested(depth: int) -> dict[str, Any]:
-    value: dict[str, Any] = {}
-    for _ in range(depth - 1):
-        value = {"n": value}
     return value
 
 
@@ -874,19 +841,6 @@ async def test_openapi_json(client: httpx.AsyncClient) -> None:
     assert "/v1/namespaces/{id}" in document["paths"]
 
 
-def samples(exposition: str) -> list[tuple[str, dict[str, str], float]]:
-    """(name, labels, value) of every sample line of a Prometheus text exposition."""
-    found = []
-    for line in exposition.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        head, _, value = line.rpartition(" ")
-        name, _, rest = head.partition("{")
-        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', rest))
-        found.append((name, labels, float(value)))
-    return found
-
-
 async def test_metrics(client: httpx.AsyncClient) -> None:
     await create(client, "acme")
     await client.get(url("acme"))
@@ -1352,33 +1306,11 @@ async def test_content_type_parameters_are_ignored(client: httpx.AsyncClient) ->
 
 # -- fuzzing ----------------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=20,
-)
 spec_keys = st.sampled_from(["id", "kind", "owner", "state", "labels", "annotations", "metadata", "mod_revision"])
 shaped_bodies = st.dictionaries(spec_keys, json_values, max_size=7)
 bodies = json_values | shaped_bodies | st.builds(lambda extra: {"id": "fz", "kind": "team", **extra}, shaped_bodies)
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-
-def assert_sane(response: httpx.Response) -> None:
-    assert response.status_code < 500, response.text
-    if response.status_code >= 400:
-        assert response.headers["content-type"] == PROBLEM
-        body = response.json()
-        assert body["status"] == response.status_code
-        assert body["type"].startswith("urn:nsroot:problem:")
-        assert isinstance(body["title"], str)
-        assert isinstance(body["detail"], str)
+FUZZ = fuzz_settings(max_examples=150)
 
 
 @FUZZ

@@ -18,10 +18,11 @@ from urllib.parse import quote, unquote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import ServerProcess
+from httpkit import assert_problem, assert_sane, fuzz_settings, json_values, nested, revision_now, samples
 from nsroot.config import Config
 from nsroot.http.app import App
 from nsroot.metrics import Metrics
@@ -30,7 +31,6 @@ from nsroot.schemas.documents import SchemaLimits
 from nsroot.schemas.schemaset import SchemaSet
 from nsroot.store.sqlite import SQLiteOptions, SQLiteStore
 
-PROBLEM = "application/problem+json"
 JSON = {"Content-Type": "application/json"}
 MERGE = {"Content-Type": "application/merge-patch+json"}
 TEXT = {"Content-Type": "text/plain"}
@@ -96,13 +96,6 @@ async def create(http: httpx.AsyncClient, ns_id: str, kind: str, metadata: Any =
     return response
 
 
-async def revision_now(http: httpx.AsyncClient) -> int:
-    response = await http.get("/v1/revision")
-    assert response.status_code == 200
-    value: int = response.json()["revision"]
-    return value
-
-
 async def state(http: httpx.AsyncClient) -> tuple[Any, ...]:
     """Everything a refused request must leave as it was: schemas, versions, revision, records."""
     schemas = await http.get(SCHEMAS)
@@ -115,46 +108,6 @@ async def state(http: httpx.AsyncClient) -> tuple[Any, ...]:
         assert listing.status_code == 200
         versions.append(listing.json())
     return schemas.json(), revision.json(), records.json()["items"], versions
-
-
-def assert_problem(
-    response: httpx.Response, status: int, slug: str, field: str | None = None, rule: str | None = None
-) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM, response.headers
-    body: dict[str, Any] = response.json()
-    assert body["type"] == "urn:nsroot:problem:" + slug, body
-    assert body["status"] == status
-    assert isinstance(body["title"], str)
-    assert body["title"]
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    if field is not None:
-        assert body.get("field") == field, body
-    if rule is not None:
-        assert body.get("rule") == rule, body
-    return body
-
-
-def samples(exposition: str) -> list[tuple[str, dict[str, str], float]]:
-    """(name, labels, value) of every sample line of a Prometheus text exposition."""
-    found = []
-    for line in exposition.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        head, _, value = line.rpartition(" ")
-        name, _, rest = head.partition("{")
-        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', rest))
-        found.append((name, labels, float(value)))
-    return found
-
-
-def nested(depth: int) -> dict[str, Any]:
-    """An object ``depth`` levels deep."""
-    value: dict[str, Any] = {}
-    for _ in range(depth - 1):
-        value = {"n": value}
-    return value
 
 
 def deep_schema(depth: int) -> dict[str, Any]:
@@ -1368,31 +1321,11 @@ async def test_unknown_paths_under_schemas_are_404(http: httpx.AsyncClient, path
 
 # -- fuzzing ----------------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=20,
-)
 schema_keys = st.sampled_from(
     ["type", "properties", "required", "enum", "pattern", "$ref", "$id", "$schema", "items", "minimum", "format"]
 )
 schemas = json_values | st.dictionaries(schema_keys, json_values, max_size=5)
-FUZZ = settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-
-def assert_sane(response: httpx.Response) -> None:
-    assert response.status_code < 500, response.text
-    if response.status_code >= 400:
-        assert response.headers["content-type"] == PROBLEM
-        problem = response.json()
-        assert problem["status"] == response.status_code
-        assert problem["type"].startswith("urn:nsroot:problem:")
+FUZZ = fuzz_settings(max_examples=60)
 
 
 @FUZZ
