@@ -62,6 +62,7 @@ from nsroot.store.base import (
     Admit,
     Create,
     Delete,
+    DeleteSchema,
     Document,
     Replace,
     SchemaRows,
@@ -104,6 +105,7 @@ class _Compact:
 
 
 _Job = tuple[Write | SchemaWrite | _Compact, asyncio.Future[Any]]
+_ALONE: Final = (_Compact, DeleteSchema)  # writes that run alone, on the commit thread
 
 _GET_CURRENT: Final = (
     "SELECT h.doc, n.mod_revision, (SELECT value FROM meta WHERE key = 'revision') "
@@ -294,8 +296,8 @@ class SQLiteStore:
         try:
             while self._pending:
                 batch = self._take_batch()
-                if isinstance(batch[0][0], _Compact):
-                    await self._compact_batch(batch[0])
+                if isinstance(batch[0][0], _ALONE):
+                    await self._commit_alone(batch[0])
                 else:
                     await self._commit(batch)
         finally:
@@ -303,11 +305,11 @@ class SQLiteStore:
 
     def _take_batch(self) -> list[_Job]:
         pending = self._pending
-        if isinstance(pending[0][0], _Compact):  # a compaction runs alone, on a thread
+        if isinstance(pending[0][0], _ALONE):  # a compaction or a schema delete runs alone, on a thread
             return [pending.pop(0)]
         size = 1
         limit = min(len(pending), self.options.max_batch)
-        while size < limit and not isinstance(pending[size][0], _Compact):
+        while size < limit and not isinstance(pending[size][0], _ALONE):
             size += 1
         batch = pending[:size]
         del pending[:size]
@@ -380,31 +382,39 @@ class SQLiteStore:
             self._on_commit(time.perf_counter() - started, len(batch))
         self._committed([(future, result) for (_, future), result in zip(batch, results, strict=True)])
 
-    async def _compact_batch(self, job: _Job) -> None:
+    async def _commit_alone(self, job: _Job) -> None:
+        """A write that may scan whole tables (a compaction; a schema delete, which must
+        find the namespaces a version admitted) runs alone, in its own transaction, on the
+        commit thread: the event loop keeps serving reads meanwhile."""
         op, future = job
-        assert isinstance(op, _Compact)
+        assert isinstance(op, _ALONE)
         conn = self._wconn
         assert conn is not None
 
-        def run() -> int:
+        def run() -> Any:
             self._begin_waiting(conn)
             try:
                 current = conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0]
-                dropped = self._apply_compact(conn, op.revision, current)
+                if isinstance(op, _Compact):
+                    result: Any = self._apply_compact(conn, op.revision, current)
+                else:
+                    result = sqlite_schemas.apply(conn, op, current + 1, _now())
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (current + 1,))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             self._finish(conn)
-            return dropped
+            return result
 
+        what = "compaction" if isinstance(op, _Compact) else "schema delete"
         result: Any
         try:
             result = await asyncio.get_running_loop().run_in_executor(self._committer, run)
         except NsRootError as exc:
             result = exc
         except Exception as exc:
-            log.exception("compaction failed")
-            result = Unavailable(f"compaction failed, nothing was dropped: {exc}")
+            log.exception("%s failed", what)
+            result = Unavailable(f"{what} failed, nothing was changed: {exc}")
         self._committed([(future, result)])
 
     def _committed(self, settled: list[tuple[asyncio.Future[Any], Any]]) -> None:

@@ -42,7 +42,8 @@ CREATE TABLE schema_references (
 CREATE INDEX schema_references_from ON schema_references (from_ref);
 
 -- namespaces.schema_ref: the version that admitted the current record (NULL: schemaless).
--- The foreign key makes "admitted by a version deleted meanwhile" impossible; the partial
--- index finds a version's users without costing schemaless writes an index entry.
+-- The foreign key makes "admitted by a version deleted meanwhile" impossible. There is
+-- deliberately no index on it: one cost every validated create about 3 us (a tenth of
+-- the price of validation, docs/benchmarks.md), while the only readers are schema
+-- deletes, rare, which scan the table on the commit thread instead.
 ALTER TABLE namespaces ADD COLUMN schema_ref TEXT REFERENCES schema_versions (ref);
-CREATE INDEX namespaces_by_schema ON namespaces (schema_ref) WHERE schema_ref IS NOT NULL;
