@@ -43,7 +43,7 @@ CREATE INDEX schema_references_from ON schema_references (from_ref);
 
 -- namespaces.schema_ref: the version that admitted the current record (NULL: schemaless).
 -- The foreign key makes "admitted by a version deleted meanwhile" impossible. There is
--- deliberately no index on it: one cost every validated create about 3 us (a tenth of
--- the price of validation, docs/benchmarks.md), while the only readers are schema
--- deletes, rare, which scan the table on the commit thread instead.
+-- deliberately no index on it: one cost every validated create about 3 us, as much as
+-- admitting the metadata (docs/benchmarks.md), while its only readers are schema
+-- deletes, which are rare and scan the table on the commit thread instead.
 ALTER TABLE namespaces ADD COLUMN schema_ref TEXT REFERENCES schema_versions (ref);
