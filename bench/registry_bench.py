@@ -123,21 +123,15 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, connections: int, seconds: int, script: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run wrk on the load core; returns requests/s, latency percentiles (ms) and errors."""
-    command = [
-        "taskset",
-        "-c",
-        LOAD_CORE,
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "-s",
-        str(HERE / "lua" / script),
-        url,
-    ]
+def wrk(
+    url: str, connections: int, seconds: int, script: str | None, env: dict[str, str] | None = None, path: str = ""
+) -> dict[str, Any]:
+    """Run wrk on the load core (without ``script``: GET ``url + path``); returns
+    requests/s, latency percentiles (ms) and errors."""
+    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(HERE / "lua" / script)]
+    command.append(url + path)
     out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
     text = out.stdout
     result: dict[str, Any] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}  # type: ignore[union-attr]

@@ -37,7 +37,6 @@ import argparse
 import importlib.metadata
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -50,7 +49,8 @@ from typing import Any
 
 import httpx
 
-from registry_bench import LOAD_CORE, SERVER_CORE, Served, _ms, free_port, median
+from registry_bench import SERVER_CORE, Served, free_port, median
+from registry_bench import wrk as registry_wrk
 
 HERE = Path(__file__).resolve().parent
 CONNECTIONS = 256
@@ -239,24 +239,8 @@ def nsroot_server(db: Path, port: int, durability: str, *, schemaless: bool) -> 
 def wrk(
     url: str, seconds: int, script: str | None = None, env: dict[str, str] | None = None, path: str = ""
 ) -> dict[str, Any]:
-    """wrk -t1 -c256 on the load core (without ``script``: GET ``url + path``); returns
-    requests/s, latency percentiles (ms) and errors, as registry_bench.wrk does."""
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
-    if script is not None:
-        command += ["-s", str(HERE / "lua" / script)]
-    command.append(url + path)
-    out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
-    text = out.stdout
-    result: dict[str, Any] = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}  # type: ignore[union-attr]
-    for pct in ("50", "90", "99"):
-        match = re.search(rf"^\s+{pct}%\s+(\S+)", text, re.M)
-        result[f"p{pct}_ms"] = _ms(match.group(1)) if match else None
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    socket_errors = re.search(r"Socket errors: (.*)", text)
-    result["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
-    result["socket_errors"] = socket_errors.group(1) if socket_errors else ""
-    result["requests"] = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
-    return result
+    """wrk -t1 -c256 on the load core (without ``script``: GET ``url + path``)."""
+    return registry_wrk(url, CONNECTIONS, seconds, script, env, path)
 
 
 HTTP_ARMS = ["healthz", "single", "batch"]
